@@ -1,0 +1,78 @@
+# CFT toolkit: counterfactual fine-tuning for LLM recommenders (BIGRec / D3), in C.
+# make            build every tool into bin/
+# make test       install missing deps, build, run the test suite (tests/run.sh)
+# make test-asan  the same suite under AddressSanitizer + UBSan (bin-asan/)
+# make demo       the end-to-end demo on the bundled default data (see README)
+# make bench      benchmarks (bench/), machine-readable `bench <name> key=value` lines
+
+DATA_ROOT ?= ../shared/data
+export DATA_ROOT
+
+CC      ?= gcc
+CXX     ?= g++
+OPT     ?= -O2 -march=native
+CFLAGS  ?= $(OPT) -g
+CXXFLAGS?= $(OPT) -g
+WARN     = -Wall -Wextra -Werror
+ALLC     = $(CFLAGS) $(WARN) -std=gnu11 -fopenmp -Itools/lib -I/usr/include/cjson
+ALLCXX   = $(CXXFLAGS) $(WARN) -std=c++17 -fopenmp -Itools/lib
+LDLIBS   = -lcjson -lz -lopenblas -lsentencepiece -lstdc++ -lm -lpthread
+SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+BIN  ?= bin
+OBJ  ?= build/obj
+
+TOOL_SRCS = $(wildcard tools/*.c)
+TOOLS     = $(patsubst tools/%.c,$(BIN)/%,$(TOOL_SRCS))
+LIB_C     = $(wildcard tools/lib/*.c)
+LIB_CXX   = $(wildcard tools/lib/*.cc)
+LIB_OBJS  = $(patsubst tools/lib/%.c,$(OBJ)/lib/%.o,$(LIB_C)) $(patsubst tools/lib/%.cc,$(OBJ)/lib/%.o,$(LIB_CXX))
+LIB_HDRS  = $(wildcard tools/lib/*.h)
+
+.PHONY: all deps test test-asan asan demo bench bench-data clean help
+.DEFAULT_GOAL := all
+
+all: $(TOOLS)
+
+$(OBJ)/lib/%.o: tools/lib/%.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALLC) -c $< -o $@
+$(OBJ)/lib/%.o: tools/lib/%.cc $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CXX) $(ALLCXX) -c $< -o $@
+$(OBJ)/libcft.a: $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+$(OBJ)/tools/%.o: tools/%.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(ALLC) -c $< -o $@
+$(BIN)/%: $(OBJ)/tools/%.o $(OBJ)/libcft.a
+	@mkdir -p $(@D)
+	$(CC) $(ALLC) $^ -o $@ $(LDLIBS)
+
+# Packages the project needs, installed only when missing (apt-get, as root).
+DEB_PKGS = build-essential zlib1g-dev libcjson-dev libopenblas-dev libsentencepiece-dev \
+           sentencepiece parallel gnuplot-nox python3-torch python3-numpy jq
+deps:
+	@./tools/install-deps.sh $(DEB_PKGS)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@BIN=$(BIN) ./tests/run.sh
+
+asan test-asan: deps
+	@$(MAKE) --no-print-directory all BIN=bin-asan OBJ=build/asan OPT="-O1" \
+	  CFLAGS="-O1 -g $(SAN)" CXXFLAGS="-O1 -g $(SAN)"
+	@BIN=bin-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ./tests/run.sh
+
+bench: deps all
+	@for b in bench/*.sh; do echo "# $$b"; BIN=$(BIN) bash $$b || exit 1; done
+
+bench-data: deps all
+	@BIN=$(BIN) bash bench/data.sh
+
+clean:
+	rm -rf bin bin-asan build
+
+-include pipelines/*.mk

@@ -1,0 +1,11 @@
+# Helpers sourced by tests: die, expect_fail (exit code + message), same (byte compare).
+set -eu
+die() { echo "FAIL: $*" >&2; exit 1; }
+# expect_fail CODE 'regex' cmd...   -> command must exit CODE and print regex on stderr
+expect_fail() {
+  local code=$1 re=$2; shift 2
+  local rc=0; "$@" 2> err.txt >/dev/null || rc=$?
+  [ "$rc" = "$code" ] || die "expected exit $code, got $rc from: $* (stderr: $(cat err.txt))"
+  grep -Eq -- "$re" err.txt || die "stderr of '$*' lacks /$re/: $(cat err.txt)"
+}
+same() { cmp -s "$1" "$2" || die "$1 and $2 differ"; }

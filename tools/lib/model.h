@@ -1,0 +1,88 @@
+/* model: a Qwen2-shaped decoder-only LLM (fp32, CPU reference path).
+ * Shapes: B batch, T time, C hidden_size, NH heads, KVH kv heads, HD = C/NH head dim,
+ * F intermediate_size, V vocab_size, L layers.
+ * Weights live in one contiguous buffer (params) in the order of ModelWeights below so that
+ * AdamW, grad-norm and checkpointing treat them as one vector; the HF tensor names are
+ * produced by model_param_name(). The training math (forward/backward/CFT loss) lives in
+ * model.c; KV-cache inference (decode, ground) lives in infer.c on the same weights. */
+#ifndef CFT_MODEL_H
+#define CFT_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int vocab_size, hidden_size, intermediate_size, num_hidden_layers;
+    int num_attention_heads, num_key_value_heads;
+    int max_position_embeddings;
+    float rms_norm_eps, rope_theta;
+    int tie_word_embeddings;
+    int bos_token_id, eos_token_id, pad_token_id;
+} ModelConfig;
+
+/* Pointers into one contiguous float buffer, per layer l: */
+typedef struct {
+    float *embed_tokens;        /* (V, C)   model.embed_tokens.weight */
+    float **input_layernorm;    /* [L](C)   model.layers.l.input_layernorm.weight */
+    float **q_proj_w, **q_proj_b;   /* (NH*HD, C), (NH*HD) */
+    float **k_proj_w, **k_proj_b;   /* (KVH*HD, C), (KVH*HD) */
+    float **v_proj_w, **v_proj_b;   /* (KVH*HD, C), (KVH*HD) */
+    float **o_proj_w;               /* (C, NH*HD), no bias */
+    float **post_attention_layernorm; /* [L](C) */
+    float **gate_proj_w, **up_proj_w; /* (F, C) */
+    float **down_proj_w;              /* (C, F) */
+    float *norm;                /* (C)      model.norm.weight */
+    float *lm_head;             /* (V, C)   == embed_tokens when tied */
+} ModelWeights;
+
+typedef struct Model Model;   /* opaque: config, weights, grads, activations, threads */
+
+/* One row per HF tensor, in buffer order; ckpt.c maps these to safetensors. */
+typedef struct { char name[96]; size_t offset, numel; int ndim; int shape[2]; } ParamInfo;
+int model_param_table(const Model *m, const ParamInfo **out);   /* returns count */
+float *model_params(Model *m);          /* contiguous, model_num_params() floats */
+float *model_grads(Model *m);           /* same layout */
+
+/* CFT micro-batch (Eq. 1, 3, 4, 5). Normal and counterfactual sequences are right-padded;
+ * response token r of row b is predicted from position resp_pos[b*R+r] of the normal
+ * sequence and cf_resp_pos[b*R+r] of the counterfactual one (-1 = no such token).
+ * Weights are final: the caller has already divided by Omega (sum of weights over the
+ * effective batch) so that gradient accumulation over micro-batches is exact. */
+typedef struct {
+    int B, T, Tc, R;            /* Tc == 0: no counterfactual pass (BIGRec, lambda 0, eval) */
+    const int *tokens;          /* (B,T) */
+    const int *lengths;         /* (B)  valid tokens per row (padding mask) */
+    const int *cf_tokens;       /* (B,Tc) */
+    const int *cf_lengths;      /* (B) */
+    const int *resp_pos;        /* (B,R) */
+    const int *cf_resp_pos;     /* (B,R) */
+    const int *resp_label;      /* (B,R) token id to predict */
+    const float *norm_weight;   /* (B,R) weight of each token's CE in L_n */
+    const float *causal_weight; /* (B,R) weight of each token's CE in L_c */
+} CftBatch;
+
+/* Forward (+ backward when train != 0, accumulating into grads) of
+ *   L = sum norm_weight*CE(f(x_h)) + lambda * sum causal_weight*CE(f(x_h)-f(x_0)).
+ * Returns L; *Ln and *Lc get the two weighted sums. Dropout applies only when train. */
+float model_cft_step(Model *m, const CftBatch *b, float lambda, int train, float *Ln, float *Lc);
+/* Plain causal LM on rows of tokens (objective lm): labels = next token, pad masked. */
+float model_lm_step(Model *m, int B, int T, const int *tokens, const int *lengths, int train);
+void model_zero_grad(Model *m);
+void model_set_dropout(Model *m, float p, uint64_t seed);
+void model_set_threads(Model *m, int n);
+
+/* AdamW (decoupled weight decay, bias-corrected), state in the Model. */
+float model_grad_norm(const Model *m);
+void model_scale_grads(Model *m, float s);
+void model_adamw(Model *m, float lr, float beta1, float beta2, float eps, float wd, long step);
+float *model_adam_m(Model *m);          /* first moment, model_num_params() floats */
+float *model_adam_v(Model *m);          /* second moment */
+
+/* Checkpoint directory I/O (config.json + model.safetensors, HF Qwen2 names). */
+Model *model_load(const char *dir);                 /* dies with a clear error on bad input */
+Model *model_new(const ModelConfig *cfg, uint64_t seed);   /* random init (N(0,0.02)) */
+void model_save(const Model *m, const char *dir);   /* atomic: temp dir + rename */
+void model_free(Model *m);
+const ModelConfig *model_config(const Model *m);
+const ModelWeights *model_weights(const Model *m);
+size_t model_num_params(const Model *m);
+#endif

@@ -1,0 +1,328 @@
+#include "util.h"
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+const char *g_prog = "cft";
+int g_quiet = 0;
+static OutFile *g_cleanup[16];
+static int g_ncleanup;
+
+void util_init(int argc, char **argv) {
+    const char *s = strrchr(argv[0], '/');
+    g_prog = s ? s + 1 : argv[0];
+    if (!isatty(2)) g_quiet = 1;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) g_quiet = 1;
+}
+
+void atomic_cleanup_register(OutFile *o) {
+    if (g_ncleanup < 16) g_cleanup[g_ncleanup++] = o;
+}
+
+void die(int code, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "%s: ", g_prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    for (int i = 0; i < g_ncleanup; i++) out_abort(g_cleanup[i]);
+    exit(code);
+}
+
+void info(const char *fmt, ...) {
+    if (g_quiet) return;
+    va_list ap;
+    fprintf(stderr, "%s: ", g_prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) die(EXIT_IO, "out of memory (%zu bytes)", n);
+    return p;
+}
+void *xcalloc(size_t n, size_t sz) {
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p) die(EXIT_IO, "out of memory (%zu x %zu bytes)", n, sz);
+    return p;
+}
+void *xrealloc(void *p, size_t n) {
+    p = realloc(p, n ? n : 1);
+    if (!p) die(EXIT_IO, "out of memory (%zu bytes)", n);
+    return p;
+}
+char *xstrdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    return memcpy(xmalloc(n), s, n);
+}
+
+/* ---------------- line reader ---------------- */
+struct LineReader {
+    gzFile gz;
+    char *name;
+    char *buf; size_t cap, beg, end;   /* read buffer window [beg,end) */
+    char *line; size_t linecap;
+    long lineno;
+    uint64_t bytes, size;
+    int eof;
+};
+
+LineReader *lr_open(const char *path) {
+    LineReader *r = xcalloc(1, sizeof *r);
+    if (!path || !strcmp(path, "-")) {
+        r->name = xstrdup("<stdin>");
+        r->gz = gzdopen(dup(0), "rb");
+    } else {
+        r->name = xstrdup(path);
+        struct stat st;
+        if (stat(path, &st) != 0) die(EXIT_IO, "%s: cannot open: %s", path, strerror(errno));
+        if (S_ISDIR(st.st_mode)) die(EXIT_IO, "%s: is a directory", path);
+        r->size = (uint64_t)st.st_size;
+        r->gz = gzopen(path, "rb");
+    }
+    if (!r->gz) die(EXIT_IO, "%s: cannot open: %s", r->name, strerror(errno));
+    gzbuffer(r->gz, 1 << 18);
+    r->cap = 1 << 20;
+    r->buf = xmalloc(r->cap);
+    r->linecap = 1 << 12;
+    r->line = xmalloc(r->linecap);
+    return r;
+}
+
+static int lr_fill(LineReader *r) {
+    if (r->eof) return 0;
+    if (r->beg > 0) {
+        memmove(r->buf, r->buf + r->beg, r->end - r->beg);
+        r->end -= r->beg;
+        r->beg = 0;
+    }
+    if (r->end == r->cap) { r->cap *= 2; r->buf = xrealloc(r->buf, r->cap); }
+    int n = gzread(r->gz, r->buf + r->end, (unsigned)(r->cap - r->end));
+    if (n < 0) {
+        int err; const char *msg = gzerror(r->gz, &err);
+        die(EXIT_IO, "%s: read error near line %ld: %s", r->name, r->lineno + 1, msg);
+    }
+    if (n == 0) {
+        int err; const char *msg = gzerror(r->gz, &err);
+        if (err != Z_OK && err != Z_STREAM_END)
+            die(EXIT_IO, "%s: corrupt or truncated input near line %ld: %s", r->name, r->lineno + 1, msg);
+        r->eof = 1;
+        return 0;
+    }
+    r->end += (size_t)n;
+    return 1;
+}
+
+char *lr_next(LineReader *r, size_t *len) {
+    for (;;) {
+        char *nl = r->end > r->beg ? memchr(r->buf + r->beg, '\n', r->end - r->beg) : NULL;
+        if (nl || (r->eof && r->end > r->beg) || (!lr_fill(r) && r->end > r->beg)) {
+            if (!nl) nl = memchr(r->buf + r->beg, '\n', r->end - r->beg);
+            size_t n = nl ? (size_t)(nl - (r->buf + r->beg)) : r->end - r->beg;
+            char *s = r->buf + r->beg;
+            r->beg += n + (nl ? 1 : 0);
+            r->bytes += n + (nl ? 1 : 0);
+            if (n > 0 && s[n - 1] == '\r') n--;
+            if (n + 1 > r->linecap) { while (n + 1 > r->linecap) r->linecap *= 2; r->line = xrealloc(r->line, r->linecap); }
+            memcpy(r->line, s, n);
+            r->line[n] = 0;
+            r->lineno++;
+            if (len) *len = n;
+            return r->line;
+        }
+        if (r->eof && r->end == r->beg) return NULL;
+    }
+}
+
+long lr_lineno(const LineReader *r) { return r->lineno; }
+const char *lr_name(const LineReader *r) { return r->name; }
+uint64_t lr_bytes(const LineReader *r) { return r->bytes; }
+uint64_t lr_size(const LineReader *r) { return r->size; }
+uint64_t lr_raw_pos(const LineReader *r) { long o = gzoffset(r->gz); return o > 0 ? (uint64_t)o : 0; }
+void lr_close(LineReader *r) {
+    if (!r) return;
+    gzclose(r->gz);
+    free(r->buf); free(r->line); free(r->name); free(r);
+}
+
+/* ---------------- atomic output ---------------- */
+OutFile out_open(const char *path) {
+    OutFile o = {0};
+    if (!path || !strcmp(path, "-")) { o.f = stdout; return o; }
+    o.path = xstrdup(path);
+    o.tmp = xmalloc(strlen(path) + 32);
+    sprintf(o.tmp, "%s.tmp.%d", path, (int)getpid());
+    o.f = fopen(o.tmp, "wb");
+    if (!o.f) die(EXIT_IO, "%s: cannot write: %s", o.tmp, strerror(errno));
+    return o;
+}
+
+void out_commit(OutFile *o) {
+    if (!o->f) return;
+    if (!o->path) {
+        if (fflush(stdout) != 0) die(EXIT_IO, "<stdout>: write error: %s", strerror(errno));
+        o->f = NULL;
+        return;
+    }
+    if (fflush(o->f) != 0 || fsync(fileno(o->f)) != 0 || fclose(o->f) != 0) {
+        o->f = NULL;
+        unlink(o->tmp);
+        die(EXIT_IO, "%s: write error: %s", o->path, strerror(errno));
+    }
+    o->f = NULL;
+    if (rename(o->tmp, o->path) != 0) {
+        unlink(o->tmp);
+        die(EXIT_IO, "%s: cannot rename into place: %s", o->path, strerror(errno));
+    }
+    free(o->tmp); free(o->path);
+    o->tmp = o->path = NULL;
+}
+
+void out_abort(OutFile *o) {
+    if (o->f && o->path) { fclose(o->f); unlink(o->tmp); }
+    o->f = NULL;
+}
+
+/* ---------------- progress ---------------- */
+uint64_t now_ms(void) {
+    struct timeval tv; gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+double now_s(void) {
+    struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void progress_start(Progress *p, const char *label, uint64_t total) {
+    p->label = label; p->total = total; p->start_ms = now_ms(); p->last_draw_ms = 0;
+    p->active = !g_quiet && isatty(2);
+}
+
+void progress_update(Progress *p, uint64_t done) {
+    if (!p->active) return;
+    uint64_t t = now_ms();
+    if (t - p->last_draw_ms < 200 && done < p->total) return;
+    p->last_draw_ms = t;
+    double el = (t - p->start_ms) / 1000.0;
+    if (p->total) {
+        double f = (double)done / (double)p->total; if (f > 1) f = 1;
+        int w = 30, k = (int)(f * w);
+        double eta = f > 0 ? el * (1 - f) / f : 0;
+        fprintf(stderr, "\r%s [%.*s%*s] %5.1f%% %.0fs eta %.0fs ", p->label, k,
+                "##############################", w - k, "", 100 * f, el, eta);
+    } else {
+        fprintf(stderr, "\r%s %llu %.0fs ", p->label, (unsigned long long)done, el);
+    }
+}
+
+void progress_end(Progress *p) {
+    if (p->active) fprintf(stderr, "\r\033[K");
+    p->active = 0;
+}
+
+/* ---------------- RNG ---------------- */
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+void rng_seed(Rng *r, uint64_t seed) { for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed); }
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t rng_u64(Rng *r) {
+    uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 45);
+    return res;
+}
+double rng_uniform(Rng *r) { return (rng_u64(r) >> 11) * 0x1.0p-53; }
+uint32_t rng_below(Rng *r, uint32_t n) {
+    uint64_t lim = UINT64_MAX - UINT64_MAX % n, x;
+    do x = rng_u64(r); while (x >= lim);
+    return (uint32_t)(x % n);
+}
+float rng_normal(Rng *r) {
+    double u1 = rng_uniform(r), u2 = rng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+/* ---------------- JSON ---------------- */
+cJSON *json_parse_line(const char *s, Where w) {
+    cJSON *o = cJSON_Parse(s);
+    if (!o) die(EXIT_DATA, "%s:%ld: malformed JSON", w.file, w.line);
+    if (!cJSON_IsObject(o)) { cJSON_Delete(o); die(EXIT_DATA, "%s:%ld: expected a JSON object", w.file, w.line); }
+    return o;
+}
+static const cJSON *need(const cJSON *o, const char *field, Where w) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
+    if (!v || cJSON_IsNull(v)) die(EXIT_DATA, "%s:%ld: %s: missing field", w.file, w.line, field);
+    return v;
+}
+const char *json_str(const cJSON *o, const char *field, Where w) {
+    const cJSON *v = need(o, field, w);
+    if (!cJSON_IsString(v)) die(EXIT_DATA, "%s:%ld: %s: expected a string", w.file, w.line, field);
+    return v->valuestring;
+}
+double json_num(const cJSON *o, const char *field, Where w) {
+    const cJSON *v = need(o, field, w);
+    if (!cJSON_IsNumber(v)) die(EXIT_DATA, "%s:%ld: %s: expected a number", w.file, w.line, field);
+    return v->valuedouble;
+}
+long long json_int(const cJSON *o, const char *field, Where w) {
+    double d = json_num(o, field, w);
+    if (d != floor(d) || fabs(d) > 9007199254740992.0)
+        die(EXIT_DATA, "%s:%ld: %s: expected an integer", w.file, w.line, field);
+    return (long long)d;
+}
+const cJSON *json_arr(const cJSON *o, const char *field, Where w) {
+    const cJSON *v = need(o, field, w);
+    if (!cJSON_IsArray(v)) die(EXIT_DATA, "%s:%ld: %s: expected an array", w.file, w.line, field);
+    return v;
+}
+const cJSON *json_obj(const cJSON *o, const char *field, Where w) {
+    const cJSON *v = need(o, field, w);
+    if (!cJSON_IsObject(v)) die(EXIT_DATA, "%s:%ld: %s: expected an object", w.file, w.line, field);
+    return v;
+}
+
+void json_put_str(FILE *f, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    putc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        if (c == '"' || c == '\\') { putc('\\', f); putc(c, f); }
+        else if (c == '\n') fputs("\\n", f);
+        else if (c == '\t') fputs("\\t", f);
+        else if (c == '\r') fputs("\\r", f);
+        else if (c < 0x20) { fputs("\\u00", f); putc(hex[c >> 4], f); putc(hex[c & 15], f); }
+        else putc(c, f);
+    }
+    putc('"', f);
+}
+
+int parse_int_list(const char *s, int *out, int n, const char *flag) {
+    int k = 0;
+    const char *p = s;
+    while (*p) {
+        char *e; long v = strtol(p, &e, 10);
+        if (e == p || v <= 0 || v > 1000000 || k >= n) die(EXIT_USAGE, "%s: bad list '%s'", flag, s);
+        out[k++] = (int)v;
+        p = e;
+        if (*p == ',') p++;
+        else if (*p) die(EXIT_USAGE, "%s: bad list '%s'", flag, s);
+    }
+    if (!k) die(EXIT_USAGE, "%s: empty list", flag);
+    return k;
+}
