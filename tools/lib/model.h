@@ -9,6 +9,7 @@
 #define CFT_MODEL_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct {
     int vocab_size, hidden_size, intermediate_size, num_hidden_layers;
@@ -85,4 +86,18 @@ void model_free(Model *m);
 const ModelConfig *model_config(const Model *m);
 const ModelWeights *model_weights(const Model *m);
 size_t model_num_params(const Model *m);
+/* ---- additions by the model-math helper (additive) ---- */
+/* Reuse the normal rows' hidden states for the token prefix the counterfactual prompt shares
+ * with the normal one (default on; identical math without dropout). 0 = two full passes. */
+void model_set_share_prefix(Model *m, int on);
+/* FLOPs performed by the model so far (GEMMs + attention, counted as the work is done). */
+double model_flops(const Model *m);
+/* Logits (rows, V) of the last model_cft_step with train == 0: the normal response rows
+ * (in (b,r) order, resp_pos >= 0), then the counterfactual rows of those tokens that have
+ * cf_resp_pos >= 0. Overwritten by the next step; train != 0 leaves gradients there. */
+const float *model_last_logits(const Model *m, int *rows);
+/* Finite-difference gradient checks of every layer pair (rmsnorm, linear, rope, attention,
+ * swiglu, dropout, CFT loss head) on small random inputs; prints one line per check to f;
+ * returns the number of failed checks. Used by model-check gradcheck. */
+int model_gradcheck_layers(uint64_t seed, FILE *f);
 #endif

@@ -1,0 +1,145 @@
+# The experiment pipeline for one dataset: data -> prompts -> tokenizer -> base LM ->
+# BIGRec / CFT / ablation fine-tunes -> decode (BIGRec, D3) -> ground -> metrics -> report.
+# Every step is a file target, so a re-run skips what is finished and a killed run resumes.
+#   make table3   DATASET=ml100k-demo   (configs/datasets/<DATASET>.mk holds the scale)
+#   make ablation DATASET=...           make fig4 DATASET=...
+# Intermediate files: data/<DATASET>/ (records, prompts, tokenizer), runs/<DATASET>/ (models,
+# predictions, ranked lists, metrics, times.tsv with the wall time of every stage).
+
+DATASET ?= ml100k-demo
+ifneq ($(wildcard configs/datasets/$(DATASET).mk),)
+include configs/datasets/$(DATASET).mk
+endif
+D := data/$(DATASET)
+R := runs/$(DATASET)
+B := $(BIN)
+SEED ?= 42
+THREADS ?= 0
+DS_LAMBDA ?= 0.1
+DS_BETA_PRIME ?= 1.6
+DS_BATCH ?= 64
+DS_MICRO ?= 16
+DS_DROPOUT ?= 0.05
+DS_BEAMS ?= 5
+DS_MAXNEW ?= 48
+DS_TOPN ?= 50
+DS_VALID_MAX ?= 1000
+DS_BASE_EPOCHS ?= 1
+DS_PATIENCE ?= 1
+DS_WARMUP ?= 20
+TIMED = ./pipelines/timed.sh $(R)/times.tsv
+# the fine-tuning variants: name -> cft-step flags (Sec. 4.3 ablations)
+FT_bigrec = --lambda 0 --beta 1
+FT_cft    = --lambda $(DS_LAMBDA) --beta-prime $(DS_BETA_PRIME)
+FT_wocl   = --lambda 0 --beta-prime $(DS_BETA_PRIME)
+FT_wotw   = --lambda $(DS_LAMBDA) --beta 1
+# inference settings: BIGRec = unconstrained, length penalty 1; D3 = trie-constrained, no
+# length normalisation (D3's released code; the paper keeps 5 beams for all methods)
+DEC_bigrec = --length-penalty 1.0
+DEC_d3     = --length-penalty 0.0 --constrain $(D)/items.jsonl
+
+.PHONY: data prompts tokenizer base finetune table3-one ablation-one fig4-one check-dataset
+.SECONDARY:
+.DELETE_ON_ERROR:
+
+check-dataset:
+	@test -f configs/datasets/$(DATASET).mk || { echo "no configs/datasets/$(DATASET).mk (have: $$(ls configs/datasets | sed 's/\.mk//' | tr '\n' ' '))" >&2; exit 2; }
+
+# ---- data ----
+$(D)/interactions.jsonl: | check-dataset
+	@mkdir -p $(D) $(R)
+	$(TIMED) import $(B)/import $(DS_IMPORT) -o $@
+$(D)/split.done: $(D)/interactions.jsonl
+	$(TIMED) split811 $(B)/split811 -o $(D) < $<
+	@touch $@
+# scale: the most recent DS_TRAIN_MAX train samples (closest in time to the test period),
+# the first DS_VALID_MAX valid samples, DS_TEST_MAX test samples (every k-th, spread over the period)
+$(D)/train.use.jsonl: $(D)/split.done
+	@if [ "$(DS_TRAIN_MAX)" -gt 0 ]; then tail -n $(DS_TRAIN_MAX) $(D)/train.jsonl; else cat $(D)/train.jsonl; fi > $@.tmp && mv $@.tmp $@
+$(D)/valid.use.jsonl: $(D)/split.done
+	@head -n $(DS_VALID_MAX) $(D)/valid.jsonl > $@.tmp && mv $@.tmp $@
+$(D)/test.use.jsonl: $(D)/split.done
+	@n=$$(wc -l < $(D)/test.jsonl); k=$$(( n / $(DS_TEST_MAX) )); [ $$k -ge 1 ] || k=1; \
+	  awk -v k=$$k -v m=$(DS_TEST_MAX) '(NR-1)%k==0 && c<m {print; c++}' $(D)/test.jsonl > $@.tmp && mv $@.tmp $@
+data: $(D)/train.use.jsonl $(D)/valid.use.jsonl $(D)/test.use.jsonl
+
+# ---- prompts (Table 1 template) ----
+$(D)/train.pairs.jsonl: $(D)/train.use.jsonl
+	$(B)/mkprompt --category $(DS_CATEGORY) --pair -o $@ < $<
+$(D)/valid.prompts.jsonl: $(D)/valid.use.jsonl
+	$(B)/mkprompt --category $(DS_CATEGORY) -o $@ < $<
+$(D)/test.prompts.jsonl: $(D)/test.use.jsonl
+	$(B)/mkprompt --category $(DS_CATEGORY) -o $@ < $<
+$(D)/test.nohist.prompts.jsonl: $(D)/test.use.jsonl
+	$(B)/mkprompt --category $(DS_CATEGORY) --counterfactual -o $@ < $<
+prompts: $(D)/train.pairs.jsonl $(D)/valid.prompts.jsonl $(D)/test.prompts.jsonl
+
+# ---- tokenizer and in-project base model (no pretrained weights can be downloaded here) ----
+$(D)/spm.corpus.txt: $(D)/train.pairs.jsonl
+	$(B)/mkcorpus --mode spm --items $(D)/items.jsonl --prompts $< -o $@
+$(D)/tokenizer.model: $(D)/spm.corpus.txt
+	$(TIMED) tokenizer ./tools/spm-train.sh $< $@ $(DS_VOCAB)
+$(D)/lm.corpus.txt: $(D)/split.done
+	$(B)/mkcorpus --mode lm --items $(D)/items.jsonl --train $(D)/train.jsonl -o $@
+$(R)/base/config.json: $(D)/lm.corpus.txt $(D)/tokenizer.model $(DS_MODEL)
+	@mkdir -p $(R)
+	$(TIMED) base $(B)/cft-step --objective lm --train $< --config $(DS_MODEL) --tokenizer $(D)/tokenizer.model \
+	  --out $(R)/base --lr $(DS_BASE_LR) --epochs $(DS_BASE_EPOCHS) --batch $(DS_BATCH) --micro-batch $(DS_MICRO) \
+	  --warmup $(DS_WARMUP) --dropout 0 --seed $(SEED) --threads $(THREADS) --log $(R)/base.log.jsonl $(DS_BASE_EXTRA)
+tokenizer: $(D)/tokenizer.model
+base: $(R)/base/config.json
+
+# ---- fine-tuning: BIGRec (w/o Both), CFT, w/o CL, w/o TW ----
+$(R)/%/config.json: $(R)/base/config.json $(D)/train.pairs.jsonl $(D)/valid.prompts.jsonl
+	$(TIMED) ft-$* $(B)/cft-step --init $(R)/base --train $(D)/train.pairs.jsonl --valid $(D)/valid.prompts.jsonl \
+	  --out $(R)/$* $(FT_$*) --lr $(DS_LR) --epochs $(DS_EPOCHS) --batch $(DS_BATCH) --micro-batch $(DS_MICRO) \
+	  --warmup $(DS_WARMUP) --patience $(DS_PATIENCE) --dropout $(DS_DROPOUT) --seed $(SEED) --threads $(THREADS) \
+	  --save-every 50 --log $(R)/$*.log.jsonl $(DS_FT_EXTRA)
+
+# ---- inference: decode (BIGRec / D3), ground (interleave), metrics ----
+# runs/<DS>/<model>/pred.<dec>.jsonl ; nohist = prompts without the behaviour sequence (Fig. 4)
+.SECONDEXPANSION:
+$(R)/%.pred.jsonl: $$(R)/$$(firstword $$(subst ., ,$$*))/config.json $(D)/test.prompts.jsonl $(D)/test.nohist.prompts.jsonl
+	@m=$(firstword $(subst ., ,$*)); dec=$(word 2,$(subst ., ,$*)); in=$(D)/test.prompts.jsonl; \
+	  case $* in *.nohist) in=$(D)/test.nohist.prompts.jsonl;; esac; \
+	  if [ $$dec = d3 ]; then flags="$(DEC_d3)"; else flags="$(DEC_bigrec)"; fi; \
+	  $(TIMED) decode-$* $(B)/decode --model $(R)/$$m --beams $(DS_BEAMS) --return $(DS_BEAMS) --max-new-tokens $(DS_MAXNEW) \
+	    --threads $(THREADS) $$flags < $$in > $@.tmp && mv $@.tmp $@
+$(R)/%.ranked.jsonl: $(R)/%.pred.jsonl
+	$(TIMED) ground-$* $(B)/ground --model $(R)/$(firstword $(subst ., ,$*)) --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) < $< > $@.tmp && mv $@.tmp $@
+$(R)/mostpop.ranked.jsonl: $(D)/test.use.jsonl
+	@mkdir -p $(R)
+	$(B)/mostpop --items $(D)/items.jsonl -n $(DS_TOPN) < $< > $@.tmp && mv $@.tmp $@
+$(R)/%.metrics.json: $(R)/%.ranked.jsonl
+	$(B)/metrics --truth $(D)/test.use.jsonl --items $(D)/items.jsonl --ranked $< --per-sample $(R)/$*.per-sample.jsonl --popularity 5 --topk 20 -q > $@.tmp && mv $@.tmp $@
+# paired bootstrap CI of (A - B): runs/<DS>/<A>__vs__<B>.compare.json
+$(R)/%.compare.json: $$(addsuffix .ranked.jsonl,$$(addprefix $$(R)/,$$(subst __vs__, ,$$*)))
+	$(B)/metrics --truth $(D)/test.use.jsonl --items $(D)/items.jsonl --ranked $(word 1,$^) \
+	  --compare $(word 2,$^) --seed $(SEED) --resamples 1000 -q > $@.tmp && mv $@.tmp $@
+
+TABLE3_RUNS = mostpop bigrec.bigrec bigrec.d3 cft.bigrec cft.d3
+TABLE3_CMP  = cft.bigrec__vs__bigrec.bigrec cft.d3__vs__bigrec.d3 bigrec.bigrec__vs__mostpop
+table3-one: $(foreach r,$(TABLE3_RUNS),$(R)/$(r).metrics.json) $(foreach c,$(TABLE3_CMP),$(R)/$(c).compare.json)
+	/usr/bin/python3 pipelines/report.py table3 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out reports/table3-$(DATASET)
+
+ABL_RUNS = cft.bigrec wocl.bigrec wotw.bigrec bigrec.bigrec
+ablation-one: $(foreach r,$(ABL_RUNS),$(R)/$(r).metrics.json)
+	/usr/bin/python3 pipelines/report.py table4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out reports/table4-$(DATASET)
+
+FIG4_RUNS = bigrec.bigrec cft.bigrec bigrec.bigrec.nohist cft.bigrec.nohist
+fig4-one: $(foreach r,$(FIG4_RUNS),$(R)/$(r).metrics.json)
+	/usr/bin/python3 pipelines/report.py fig4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out reports/fig4-$(DATASET)
+
+# ---- top-level targets ----
+DATASETS_ALL ?= $(patsubst configs/datasets/%.mk,%,$(filter-out configs/datasets/%-demo.mk,$(wildcard configs/datasets/*.mk)))
+.PHONY: table3 ablation fig4 demo
+table3: all
+	@for d in $(if $(filter command line,$(origin DATASET)),$(DATASET),$(DATASETS_ALL)); do $(MAKE) --no-print-directory table3-one DATASET=$$d || exit 1; done
+ablation: all
+	@for d in $(if $(filter command line,$(origin DATASET)),$(DATASET),$(DATASETS_ALL)); do $(MAKE) --no-print-directory ablation-one DATASET=$$d || exit 1; done
+fig4: all
+	@for d in $(if $(filter command line,$(origin DATASET)),$(DATASET),$(DATASETS_ALL)); do $(MAKE) --no-print-directory fig4-one DATASET=$$d || exit 1; done
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory table3-one DATASET=ml100k-demo
+	@cat reports/table3-ml100k-demo.md

@@ -1,0 +1,60 @@
+#!/bin/bash
+# decode (beam search, KV cache) vs a PyTorch beam search written from HF's BeamSearchScorer
+# semantics (tests/beam_oracle.py, no KV cache), itself checked against transformers'
+# generate(); token-id mode (--prompt-ids) so no tokenizer is involved.
+source "$ROOT/tests/lib.sh"
+O="$ROOT/tests/beam_oracle.py"
+M="--vocab 64 --hidden 32 --layers 2 --heads 4 --kv 2 --ffn 48 --eos 2"
+# one python process for all oracle work (start-up dominates)
+$PY "$O" mkckpt ck $M ++ mkckpt tied --vocab 64 --hidden 32 --layers 1 --heads 2 --kv 1 --ffn 40 --eos 2 --tie --seed 5 \
+  ++ prompts p.jsonl --n 6 --vocab 64 ++ catalogue cat.jsonl --n 40 --vocab 64 --eos 2 \
+  ++ beam ck p.jsonl --lp 1.0 --max-new 12 --out o1.jsonl \
+  ++ beam ck p.jsonl --lp 0.0 --max-new 12 --out o0.jsonl \
+  ++ beam ck p.jsonl --lp 1.0 --max-new 12 --constrain-ids cat.jsonl --out oc1.jsonl \
+  ++ beam ck p.jsonl --lp 0.0 --max-new 12 --constrain-ids cat.jsonl --out oc0.jsonl \
+  ++ beam tied p.jsonl --beams 3 --ret 2 --lp 1.0 --max-new 8 --out ot.jsonl \
+  ++ hf ck p.jsonl --lp 1.0 --max-new 12 --out hf1.jsonl 2> oracle.err || { cat oracle.err; die "oracle failed"; }
+
+for lp in 1 0; do
+  "$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --length-penalty $lp.0 --batch 4 < p.jsonl > c$lp.jsonl
+  # constrained (D3): a trie over the catalogue's token sequences
+  "$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --length-penalty $lp.0 --constrain-ids cat.jsonl < p.jsonl > cc$lp.jsonl
+done
+# batch composition and thread count do not change the result
+"$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --batch 1 --threads 1 < p.jsonl > b1.jsonl
+"$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --batch 6 --threads 2 < p.jsonl > b6.jsonl
+# 3 beams returning 2, one layer, tied embeddings
+"$BIN/decode" --model tied --prompt-ids --beams 3 --return 2 --max-new-tokens 8 < p.jsonl > ct.jsonl
+
+# hf1/o1: the oracle agrees with transformers' generate(); the rest: decode == oracle
+$PY "$O" compare hf1.jsonl o1.jsonl c1.jsonl o1.jsonl c0.jsonl o0.jsonl cc1.jsonl oc1.jsonl \
+  cc0.jsonl oc0.jsonl ct.jsonl ot.jsonl b1.jsonl b6.jsonl --tol 1e-4 || die "decode != oracle (see above)"
+$PY - <<'PY' || die "checks on the outputs failed"
+import json
+# both finishing paths are exercised: hypotheses ending with EOS and at the length limit
+L = [len(t) for l in open("o1.jsonl") for t in json.loads(l)["predict_ids"]]
+assert any(x < 12 for x in L) and any(x == 12 for x in L), L
+# constrained output is always a catalogue sequence, 5 per prompt
+cat = {tuple(json.loads(l)["ids"]) for l in open("cat.jsonl")}
+for f in ("cc1.jsonl", "cc0.jsonl"):
+    n = 0
+    for l in open(f):
+        r = json.loads(l)
+        assert len(r["predict_ids"]) == 5, r
+        for t in r["predict_ids"]:
+            assert tuple(t + [2]) in cat, (f, t)
+            n += 1
+    assert n == 30, n
+PY
+
+# bad input: one clear line naming file, line and field; usage errors exit 2
+printf '{"id": 1, "prompt_ids": [5, 6]}\n{"id": 2, "prompt_ids": [5, 999]}\n' > bad.jsonl
+expect_fail 1 '<stdin>:2: prompt_ids: element 1' "$BIN/decode" --model ck --prompt-ids -o out.jsonl < bad.jsonl
+[ ! -e out.jsonl ] || die "output file left behind after an error"
+printf '{"id": 1}\n' > bad2.jsonl
+expect_fail 1 '<stdin>:1: prompt_ids' "$BIN/decode" --model ck --prompt-ids < bad2.jsonl
+expect_fail 2 'return' "$BIN/decode" --model ck --prompt-ids --beams 3 --return 4 < p.jsonl
+expect_fail 2 'unknown option' "$BIN/decode" --model ck --bogus < p.jsonl
+expect_fail 3 'nope' "$BIN/decode" --model nope --prompt-ids < p.jsonl
+"$BIN/decode" --help | grep -q 'length-penalty' || die "--help"
+echo ok

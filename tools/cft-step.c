@@ -1,0 +1,693 @@
+/* cft-step: the CFT trainer (Counterfactual Fine-Tuning, Sec. 3.2 / Algorithm 1) and the
+ * plain causal-LM trainer of the in-project base model, over model.h (CPU reference path).
+ *
+ * Objective rec (default), per prompt record {prompt, response, cf_prompt}:
+ *   normal sequence         x_h ++ y   = enc(prompt)    ++ enc(response) ++ [EOS]
+ *   counterfactual sequence x_0 ++ y   = enc(cf_prompt) ++ enc(response) ++ [EOS]
+ *   labels only on the |y| response tokens (EOS included). Token weights (Eq. 5)
+ *   omega_t = 1 - (1-beta)(t-1)/(|y|-1) (1 when |y| = 1), normalised by Omega = sum of omega
+ *   over the EFFECTIVE batch (the whole batch is tokenised before its micro-batches run, so
+ *   gradient accumulation is exact):
+ *     L_c = sum omega_t CE(f(x_h,y<t) - f(x_0,y<t); y_t) / Omega                    (Eq. 4)
+ *     L_n = sum omega_t CE(f(x_h,y<t); y_t) / Omega  (authors' code; --no-weight-normal:
+ *           sum CE / number of response tokens in the effective batch)            (Eq. 1)
+ *     L   = L_n + lambda L_c                                                         (Eq. 3)
+ *   lambda 0 skips the counterfactual pass entirely (BIGRec cost).
+ * Objective lm: each text line -> enc(line) ++ [EOS], one row per line (right-padded),
+ *   next-token CE averaged over the tokens of a micro-batch and the micro-batches averaged
+ *   (as the HF Trainer does with gradient accumulation).
+ *
+ * Training loop (the authors' HF-Trainer setup): AdamW (lr 1e-4, betas 0.9/0.999, eps 1e-8,
+ * decoupled weight decay), effective batch --batch (64) as micro-batches + accumulation,
+ * linear warm-up over --warmup (20) steps then linear decay to 0 at the planned last step
+ * (HF get_linear_schedule_with_warmup: the lr of optimizer step s (1-based) is
+ * lr * f(s-1)), grad-norm clip 1.0, --epochs cap, validation L_n after every epoch (never
+ * L_c; weighted like the training L_n: omega/Omega over the whole validation file, or the
+ * token mean with --no-weight-normal), best checkpoint kept in --out, early stop when the
+ * validation loss fails to improve for --patience (1) epochs.
+ *
+ * Determinism and resume. The epoch's sample order is a function of (seed, epoch), the
+ * dropout masks of (seed, step, micro-batch), the lr of the step: the whole run is a
+ * function of (seed, thread count, data, flags). A resumable state (weights, AdamW moments,
+ * step, epoch, position, best validation loss) is written every --save-every steps and at
+ * each epoch end to --state (default OUT.state), atomically; --resume STATE continues
+ * bitwise-identically, even after a SIGKILL.
+ *
+ * History-side truncation (--max-len): when prompt+response exceeds it, tokens are dropped
+ * from the START of the behaviour sequence -- the oldest history, right after the
+ * instruction prefix the prompt shares with cf_prompt -- never from the instruction head,
+ * the end of the prompt or the response. */
+#include "ckpt.h"
+#include "model.h"
+#include "spm.h"
+#include "util.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(int code) {
+    fprintf(code ? stderr : stdout,
+"usage: cft-step --train FILE [--valid FILE] (--init DIR | --config FILE --tokenizer M)\n"
+"                --out DIR [options]          train (objective rec: prompt records)\n"
+"       cft-step --eval FILE --init DIR [...]  print L_n, L_c of a checkpoint as JSON\n"
+"  --objective rec|lm   rec (default): CFT on prompt records; lm: causal LM on text lines\n"
+"  --lambda X           causal-loss weight (0.1; 0 = no counterfactual pass)\n"
+"  --beta X | --beta-prime X   last-token weight beta (0.25), or beta = 1 - 1/beta'\n"
+"  --no-weight-normal   L_n unweighted (token mean) instead of omega/Omega\n"
+"  --lr 1e-4 --weight-decay 0 --adam-beta1 0.9 --adam-beta2 0.999 --adam-eps 1e-8\n"
+"  --warmup 20 --clip 1.0 --batch 64 --micro-batch 16 --epochs 3 --patience 1\n"
+"  --max-samples N      use the first N training records   --max-len N (1024) tokens\n"
+"  --dropout P          residual-branch dropout while training (0.05, as the paper)\n"
+"  --seed N (42) --threads N (all cores) --device cpu|cuda\n"
+"  --save-every N       resumable state every N steps (and each epoch end) to --state DIR\n"
+"                       (default OUT.state); --resume DIR continues a killed run exactly\n"
+"  --log FILE           one JSON line per step (--log-every N) and per validation\n"
+"  --tokenizer FILE     tokenizer.model (default: the --init checkpoint's)\n"
+"  --per-sample FILE    (--eval) one JSON line per record: id, L_n, L_c (own Omega)\n"
+"  -q                   no progress bar / info on stderr\n"
+"Writes DIR = best checkpoint (config.json, model.safetensors, tokenizer.model).\n");
+    exit(code);
+}
+
+/* ------------------------------------------------------------------ options */
+typedef struct {
+    const char *train, *valid, *init, *config, *out, *tokenizer, *state, *resume, *log, *eval, *per_sample;
+    const char *objective, *device;
+    double lambda, beta, lr, wd, b1, b2, eps, clip, dropout;
+    int weight_normal, warmup, batch, micro, epochs, patience, max_len, threads, save_every, log_every;
+    long max_samples;
+    uint64_t seed;
+} Opt;
+
+static double num_arg(const char *flag, const char *s, double lo, double hi) {
+    char *e;
+    double v = strtod(s, &e);
+    if (e == s || *e || !(v >= lo && v <= hi)) die(EXIT_USAGE, "%s: expected a number in [%g, %g], got '%s'", flag, lo, hi, s);
+    return v;
+}
+static long int_arg(const char *flag, const char *s, long lo, long hi) {
+    char *e;
+    long long v = strtoll(s, &e, 10);
+    if (e == s || *e || v < lo || v > hi) die(EXIT_USAGE, "%s: expected an integer in [%ld, %ld], got '%s'", flag, lo, hi, s);
+    return (long)v;
+}
+
+static uint64_t mix64(uint64_t z) {
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* ------------------------------------------------------------------ data */
+typedef struct {
+    long long id;
+    int *tok, n, P;        /* normal: prompt (P tokens) ++ response (n - P tokens) */
+    int *cf, nc, Pc;       /* counterfactual: cf prompt ++ response (nc == 0: none) */
+} Rec;
+typedef struct { Rec *r; int n, no_cf; uint64_t fingerprint; long long tokens; const char *path; } Data;
+
+static int *concat(const int *a, int na, const int *b, int nb, int eos, int *n) {
+    int *o = xmalloc(sizeof(int) * (size_t)(na + nb + 1));
+    memcpy(o, a, sizeof(int) * (size_t)na);
+    memcpy(o + na, b, sizeof(int) * (size_t)nb);
+    o[na + nb] = eos;
+    *n = na + nb + 1;
+    return o;
+}
+
+static uint64_t fnv(uint64_t h, const int *x, int n) {
+    for (int i = 0; i < n; i++) { h ^= (uint32_t)x[i]; h *= 0x100000001b3ULL; }
+    return h;
+}
+
+/* rec: prompt records -> token sequences (see the header for the layout and truncation).
+ * cf: 2 = cf_prompt required, 1 = used when present (truncation still finds the history). */
+static Data load_rec(const char *path, const Spm *sp, int eos, int cf, int max_len, long max_n) {
+    Data d = {0};
+    d.path = path;
+    d.fingerprint = 0xcbf29ce484222325ULL;
+    int cap = 0;
+    long truncated = 0;
+    LineReader *lr = lr_open(path);
+    for (char *ln; (max_n < 0 || d.n < max_n) && (ln = lr_next(lr, NULL));) {
+        Where w = {lr_name(lr), lr_lineno(lr)};
+        if (!*ln) die(EXIT_DATA, "%s:%ld: empty line", w.file, w.line);
+        cJSON *o = json_parse_line(ln, w);
+        Rec r = {0};
+        r.id = json_int(o, "id", w);
+        int *p, *y, *c = NULL;
+        int np = spm_encode(sp, json_str(o, "prompt", w), &p);
+        int ny = spm_encode(sp, json_str(o, "response", w), &y);
+        int ncp = 0;
+        if (np == 0) die(EXIT_DATA, "%s:%ld: prompt: empty (the first response token needs a context)", w.file, w.line);
+        const cJSON *cfv = cJSON_GetObjectItemCaseSensitive(o, "cf_prompt");
+        if (cf == 2 || (cf == 1 && cfv && !cJSON_IsNull(cfv))) {
+            ncp = spm_encode(sp, json_str(o, "cf_prompt", w), &c);
+            if (ncp == 0) die(EXIT_DATA, "%s:%ld: cf_prompt: empty", w.file, w.line);
+        }
+        if (ny + 1 > max_len / 2)
+            die(EXIT_DATA, "%s:%ld: response: %d tokens, too long for --max-len %d", w.file, w.line, ny + 1, max_len);
+        if (np + ny + 1 > max_len) {
+            /* drop the oldest history tokens: those right after the shared instruction prefix */
+            int lcp = 0;
+            while (c && lcp < np && lcp < ncp && p[lcp] == c[lcp]) lcp++;
+            int k = np + ny + 1 - max_len;
+            if (lcp + k > np - 1) lcp = 0;   /* no usable prefix: cut from the very start */
+            if (k > np - 1) die(EXIT_DATA, "%s:%ld: prompt: cannot fit --max-len %d", w.file, w.line, max_len);
+            memmove(p + lcp, p + lcp + k, sizeof(int) * (size_t)(np - lcp - k));
+            np -= k;
+            truncated++;
+        }
+        if (c && ncp + ny + 1 > max_len) die(EXIT_DATA, "%s:%ld: cf_prompt: longer than --max-len %d", w.file, w.line, max_len);
+        r.tok = concat(p, np, y, ny, eos, &r.n);
+        r.P = np;
+        if (c) { r.cf = concat(c, ncp, y, ny, eos, &r.nc); r.Pc = ncp; }
+        free(p); free(y); free(c);
+        cJSON_Delete(o);
+        d.fingerprint = fnv(fnv(d.fingerprint, r.tok, r.n), r.cf, r.nc);
+        if (!c && !r.cf) d.no_cf++;
+        d.tokens += r.n + r.nc;
+        if (d.n == cap) { cap = cap ? 2 * cap : 1024; d.r = xrealloc(d.r, sizeof(Rec) * (size_t)cap); }
+        d.r[d.n++] = r;
+    }
+    lr_close(lr);
+    if (d.n == 0) die(EXIT_DATA, "%s: no records", path);
+    if (truncated) info("%s: %ld records truncated to --max-len %d (oldest history tokens dropped)", path, truncated, max_len);
+    return d;
+}
+
+/* lm: text lines -> enc(line) ++ [EOS], truncated at max_len; lines giving < 2 tokens skipped (counted) */
+static Data load_lm(const char *path, const Spm *sp, int eos, int max_len, long max_n) {
+    Data d = {0};
+    d.path = path;
+    d.fingerprint = 0xcbf29ce484222325ULL;
+    int cap = 0;
+    long skipped = 0, truncated = 0;
+    LineReader *lr = lr_open(path);
+    for (char *ln; (max_n < 0 || d.n < max_n) && (ln = lr_next(lr, NULL));) {
+        int *x, nx = spm_encode(sp, ln, &x);
+        if (nx == 0) { skipped++; free(x); continue; }
+        if (nx + 1 > max_len) { nx = max_len - 1; truncated++; }
+        Rec r = {0};
+        r.id = lr_lineno(lr);
+        r.tok = concat(x, nx, NULL, 0, eos, &r.n);
+        free(x);
+        d.fingerprint = fnv(d.fingerprint, r.tok, r.n);
+        d.tokens += r.n;
+        if (d.n == cap) { cap = cap ? 2 * cap : 1024; d.r = xrealloc(d.r, sizeof(Rec) * (size_t)cap); }
+        d.r[d.n++] = r;
+    }
+    lr_close(lr);
+    if (skipped) info("%s: %ld empty lines skipped", path, skipped);
+    if (truncated) info("%s: %ld lines truncated to --max-len %d", path, truncated, max_len);
+    if (d.n == 0) die(EXIT_DATA, "%s: no non-empty lines", path);
+    return d;
+}
+
+static void data_free(Data *d) {
+    for (int i = 0; i < d->n; i++) { free(d->r[i].tok); free(d->r[i].cf); }
+    free(d->r);
+}
+
+/* ------------------------------------------------------------------ batches */
+typedef struct {
+    size_t cap_t, cap_c, cap_r, cap_b;
+    int *tokens, *lengths, *cf_tokens, *cf_lengths, *resp_pos, *cf_resp_pos, *resp_label;
+    float *nw, *cw;
+} Bufs;
+
+/* grow the micro-batch buffers to B rows, T normal / Tc counterfactual columns, R responses */
+static void bufs_reserve(Bufs *bf, int B, int T, int Tc, int R) {
+    size_t nt = (size_t)B * T + 1, nc = (size_t)B * Tc + 1, nr = (size_t)B * R + 1, nb = (size_t)B + 1;
+    if (nt > bf->cap_t) { bf->cap_t = nt; bf->tokens = xrealloc(bf->tokens, sizeof(int) * nt); }
+    if (nc > bf->cap_c) { bf->cap_c = nc; bf->cf_tokens = xrealloc(bf->cf_tokens, sizeof(int) * nc); }
+    if (nr > bf->cap_r) {
+        bf->cap_r = nr;
+        bf->resp_pos = xrealloc(bf->resp_pos, sizeof(int) * nr);
+        bf->cf_resp_pos = xrealloc(bf->cf_resp_pos, sizeof(int) * nr);
+        bf->resp_label = xrealloc(bf->resp_label, sizeof(int) * nr);
+        bf->nw = xrealloc(bf->nw, sizeof(float) * nr);
+        bf->cw = xrealloc(bf->cw, sizeof(float) * nr);
+    }
+    if (nb > bf->cap_b) {
+        bf->cap_b = nb;
+        bf->lengths = xrealloc(bf->lengths, sizeof(int) * nb);
+        bf->cf_lengths = xrealloc(bf->cf_lengths, sizeof(int) * nb);
+    }
+}
+static void bufs_free(Bufs *bf) {
+    free(bf->tokens); free(bf->lengths); free(bf->cf_tokens); free(bf->cf_lengths);
+    free(bf->resp_pos); free(bf->cf_resp_pos); free(bf->resp_label); free(bf->nw); free(bf->cw);
+}
+
+/* token weight omega_t (Eq. 5), t = 1..ny */
+static double token_weight(int t, int ny, double beta) {
+    return ny <= 1 ? 1.0 : 1.0 - (1.0 - beta) * (double)(t - 1) / (double)(ny - 1);
+}
+
+/* Run micro-batch idx[0..B) of the rec objective. nscale/cscale: per-token weight
+ * multipliers (1/Omega, or 1/Ntok for the unweighted L_n); use_cf: run the cf pass. */
+static float rec_micro(Model *m, Bufs *bf, const Data *d, const int *idx, int B, double beta, int weight_normal,
+                       double nscale, double cscale, int use_cf, float lambda, int train, double *Ln, double *Lc,
+                       long long *ntok, int pad) {
+    int T = 0, Tc = 0, R = 0;
+    for (int b = 0; b < B; b++) {
+        const Rec *r = &d->r[idx[b]];
+        if (r->n - 1 > T) T = r->n - 1;        /* the last response token is only a label */
+        if (use_cf && r->nc - 1 > Tc) Tc = r->nc - 1;
+        if (r->n - r->P > R) R = r->n - r->P;
+    }
+    bufs_reserve(bf, B, T, use_cf ? Tc : 0, R);
+    long long nt = 0;
+    for (int b = 0; b < B; b++) {
+        const Rec *r = &d->r[idx[b]];
+        int ny = r->n - r->P;
+        for (int t = 0; t < T; t++) bf->tokens[b * T + t] = t < r->n - 1 ? r->tok[t] : pad;
+        bf->lengths[b] = r->n - 1;
+        nt += r->n - 1;
+        if (use_cf) {
+            for (int t = 0; t < Tc; t++) bf->cf_tokens[b * Tc + t] = t < r->nc - 1 ? r->cf[t] : pad;
+            bf->cf_lengths[b] = r->nc - 1;
+            nt += r->nc - 1;
+        }
+        for (int k = 0; k < R; k++) {
+            int j = b * R + k;
+            if (k < ny) {
+                double w = token_weight(k + 1, ny, beta);
+                bf->resp_pos[j] = r->P + k - 1;
+                bf->cf_resp_pos[j] = use_cf ? r->Pc + k - 1 : -1;
+                bf->resp_label[j] = r->tok[r->P + k];
+                bf->nw[j] = (float)((weight_normal ? w : 1.0) * nscale);
+                bf->cw[j] = (float)(w * cscale);
+            } else {
+                bf->resp_pos[j] = bf->cf_resp_pos[j] = -1;
+                bf->resp_label[j] = 0;
+                bf->nw[j] = bf->cw[j] = 0;
+            }
+        }
+    }
+    CftBatch cb = {B, T, use_cf ? Tc : 0, R, bf->tokens, bf->lengths, bf->cf_tokens, bf->cf_lengths,
+                   bf->resp_pos, bf->cf_resp_pos, bf->resp_label, bf->nw, bf->cw};
+    float ln = 0, lc = 0;
+    float loss = model_cft_step(m, &cb, lambda, train, &ln, &lc);
+    *Ln += ln;
+    *Lc += lc;
+    if (ntok) *ntok += nt;
+    return loss;
+}
+
+/* lm micro-batch: rows idx[0..B); returns the token-mean CE, *count = predicted tokens */
+static float lm_micro(Model *m, Bufs *bf, const Data *d, const int *idx, int B, int train, long long *count,
+                      long long *ntok, int pad) {
+    int T = 0;
+    for (int b = 0; b < B; b++) if (d->r[idx[b]].n > T) T = d->r[idx[b]].n;
+    bufs_reserve(bf, B, T, 0, 0);
+    long long c = 0;
+    for (int b = 0; b < B; b++) {
+        const Rec *r = &d->r[idx[b]];
+        for (int t = 0; t < T; t++) bf->tokens[b * T + t] = t < r->n ? r->tok[t] : pad;
+        bf->lengths[b] = r->n;
+        c += r->n - 1;
+        if (ntok) *ntok += r->n;
+    }
+    *count = c;
+    return model_lm_step(m, B, T, bf->tokens, bf->lengths, train);
+}
+
+/* Whole-file loss without gradients (validation and --eval). rec: L_n and L_c weighted over
+ * the whole file (Omega = total weight). lm: token-mean CE (Lc = 0). */
+static void evaluate(Model *m, Bufs *bf, const Data *d, int lm, int micro, double beta, int weight_normal,
+                     int use_cf, double *Ln, double *Lc, int pad) {
+    *Ln = *Lc = 0;
+    int *idx = xmalloc(sizeof(int) * (size_t)micro);
+    if (lm) {
+        double s = 0; long long tot = 0;
+        for (int i = 0; i < d->n; i += micro) {
+            int B = d->n - i < micro ? d->n - i : micro;
+            for (int b = 0; b < B; b++) idx[b] = i + b;
+            long long c;
+            float l = lm_micro(m, bf, d, idx, B, 0, &c, NULL, pad);
+            s += (double)l * c; tot += c;
+        }
+        *Ln = tot ? s / tot : 0;
+    } else {
+        double omega = 0; long long ntok = 0;
+        for (int i = 0; i < d->n; i++) {
+            int ny = d->r[i].n - d->r[i].P;
+            for (int t = 1; t <= ny; t++) omega += token_weight(t, ny, beta);
+            ntok += ny;
+        }
+        double nscale = weight_normal ? 1.0 / omega : 1.0 / (double)ntok;
+        for (int i = 0; i < d->n; i += micro) {
+            int B = d->n - i < micro ? d->n - i : micro;
+            for (int b = 0; b < B; b++) idx[b] = i + b;
+            rec_micro(m, bf, d, idx, B, beta, weight_normal, nscale, 1.0 / omega, use_cf, 0.0f, 0, Ln, Lc, NULL, pad);
+        }
+    }
+    free(idx);
+}
+
+/* ------------------------------------------------------------------ schedule */
+/* HF get_linear_schedule_with_warmup, s = optimizer steps already taken (0-based) */
+static double lr_at(const Opt *o, long s, long total) {
+    if (s < o->warmup) return o->lr * (double)s / (double)(o->warmup > 0 ? o->warmup : 1);
+    long den = total - o->warmup;
+    if (den <= 0) return 0;
+    double f = (double)(total - s) / (double)den;
+    return o->lr * (f > 0 ? f : 0);
+}
+
+static void shuffle_order(int *order, int n, uint64_t seed, long epoch) {
+    for (int i = 0; i < n; i++) order[i] = i;
+    Rng r; rng_seed(&r, mix64(seed ^ mix64(0x5eedULL + (uint64_t)epoch)));
+    for (int i = n; i > 1; i--) {
+        int j = (int)rng_below(&r, (uint32_t)i);
+        int t = order[i - 1]; order[i - 1] = order[j]; order[j] = t;
+    }
+}
+
+/* the run's identity: a --resume must match it */
+static cJSON *run_args(const Opt *o, const Data *tr, const Data *va) {
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "objective", o->objective);
+    cJSON_AddNumberToObject(a, "lambda", o->lambda);
+    cJSON_AddNumberToObject(a, "beta", o->beta);
+    cJSON_AddBoolToObject(a, "weight_normal", o->weight_normal);
+    cJSON_AddNumberToObject(a, "lr", o->lr);
+    cJSON_AddNumberToObject(a, "weight_decay", o->wd);
+    cJSON_AddNumberToObject(a, "adam_beta1", o->b1);
+    cJSON_AddNumberToObject(a, "adam_beta2", o->b2);
+    cJSON_AddNumberToObject(a, "adam_eps", o->eps);
+    cJSON_AddNumberToObject(a, "clip", o->clip);
+    cJSON_AddNumberToObject(a, "dropout", o->dropout);
+    cJSON_AddNumberToObject(a, "warmup", o->warmup);
+    cJSON_AddNumberToObject(a, "batch", o->batch);
+    cJSON_AddNumberToObject(a, "micro_batch", o->micro);
+    cJSON_AddNumberToObject(a, "epochs", o->epochs);
+    cJSON_AddNumberToObject(a, "patience", o->patience);
+    cJSON_AddNumberToObject(a, "max_len", o->max_len);
+    cJSON_AddNumberToObject(a, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(a, "threads", o->threads);
+    cJSON_AddNumberToObject(a, "train_records", tr->n);
+    char fp[32];
+    snprintf(fp, sizeof fp, "%016llx", (unsigned long long)tr->fingerprint);
+    cJSON_AddStringToObject(a, "train_fingerprint", fp);
+    if (va) {
+        snprintf(fp, sizeof fp, "%016llx", (unsigned long long)va->fingerprint);
+        cJSON_AddStringToObject(a, "valid_fingerprint", fp);
+    }
+    return a;
+}
+
+static double st_num(const cJSON *s, const char *key, const char *dir) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, key);
+    if (!cJSON_IsNumber(v)) die(EXIT_DATA, "%s/trainer_state.json: %s: missing or not a number", dir, key);
+    return v->valuedouble;
+}
+
+/* ------------------------------------------------------------------ main */
+int main(int argc, char **argv) {
+    util_init(argc, argv);
+    Opt o = {0};
+    o.objective = "rec"; o.device = "cpu";
+    o.lambda = 0.1; o.beta = 0.25; o.lr = 1e-4; o.wd = 0; o.b1 = 0.9; o.b2 = 0.999; o.eps = 1e-8;
+    o.clip = 1.0; o.dropout = 0.05; o.weight_normal = 1; o.warmup = 20; o.batch = 64; o.micro = 16;
+    o.epochs = 3; o.patience = 1; o.max_len = 1024; o.threads = 0; o.log_every = 1;
+    o.max_samples = -1; o.seed = 42;
+    int beta_set = 0, beta_prime_set = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define STR(flag, field) else if (!strcmp(a, flag) && v) { o.field = v; i++; }
+#define NUM(flag, field, lo, hi) else if (!strcmp(a, flag) && v) { o.field = num_arg(flag, v, lo, hi); i++; }
+#define INT(flag, field, lo, hi) else if (!strcmp(a, flag) && v) { o.field = int_arg(flag, v, lo, hi); i++; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) usage(0);
+        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) ;
+        else if (!strcmp(a, "--no-weight-normal")) o.weight_normal = 0;
+        else if (!strcmp(a, "--beta") && v) { o.beta = num_arg(a, v, 0, 1); beta_set = 1; i++; }
+        else if (!strcmp(a, "--beta-prime") && v) { o.beta = 1.0 - 1.0 / num_arg(a, v, 1, 1e9); beta_prime_set = 1; i++; }
+        else if (!strcmp(a, "--seed") && v) { o.seed = (uint64_t)int_arg(a, v, 0, 1L << 53); i++; }
+        STR("--train", train) STR("--valid", valid) STR("--init", init) STR("--config", config)
+        STR("--out", out) STR("--tokenizer", tokenizer) STR("--state", state) STR("--resume", resume)
+        STR("--log", log) STR("--eval", eval) STR("--per-sample", per_sample) STR("--objective", objective)
+        STR("--device", device)
+        NUM("--lambda", lambda, 0, 1e6) NUM("--lr", lr, 0, 10) NUM("--weight-decay", wd, 0, 10)
+        NUM("--adam-beta1", b1, 0, 0.999999) NUM("--adam-beta2", b2, 0, 0.99999999) NUM("--adam-eps", eps, 0, 1)
+        NUM("--clip", clip, 0, 1e9) NUM("--dropout", dropout, 0, 0.95)
+        INT("--warmup", warmup, 0, 1 << 30) INT("--batch", batch, 1, 1 << 20) INT("--micro-batch", micro, 1, 1 << 16)
+        INT("--epochs", epochs, 1, 100000) INT("--patience", patience, 1, 100000) INT("--max-len", max_len, 8, 1 << 20)
+        INT("--threads", threads, 0, 4096) INT("--save-every", save_every, 0, 1 << 30) INT("--log-every", log_every, 1, 1 << 30)
+        INT("--max-samples", max_samples, 1, 1L << 40)
+        else { fprintf(stderr, "%s: unknown or incomplete option '%s'\n", g_prog, a); usage(EXIT_USAGE); }
+#undef STR
+#undef NUM
+#undef INT
+    }
+    if (beta_set && beta_prime_set) die(EXIT_USAGE, "--beta and --beta-prime are exclusive");
+    if (!strcmp(o.device, "cuda")) die(EXIT_USAGE, "--device cuda: this build has no CUDA support (use --device cpu)");
+    if (strcmp(o.device, "cpu")) die(EXIT_USAGE, "--device: expected cpu or cuda, got '%s'", o.device);
+    int lm = !strcmp(o.objective, "lm");
+    if (!lm && strcmp(o.objective, "rec")) die(EXIT_USAGE, "--objective: expected rec or lm, got '%s'", o.objective);
+    if (o.micro > o.batch) o.micro = o.batch;
+    if (o.eval) {
+        if (!o.init) die(EXIT_USAGE, "--eval needs --init DIR (the checkpoint to evaluate)");
+    } else {
+        if (!o.train) die(EXIT_USAGE, "--train is required (or --eval FILE)");
+        if (!o.out) die(EXIT_USAGE, "--out is required");
+        /* --resume wins over --init/--config, so a killed command can be rerun with --resume added */
+        if (!o.resume && !!o.init + !!o.config != 1) die(EXIT_USAGE, "exactly one of --init DIR or --config FILE (or --resume DIR)");
+    }
+    if (o.per_sample && !o.eval) die(EXIT_USAGE, "--per-sample goes with --eval");
+
+    /* ---- model + tokenizer ---- */
+    if (o.resume) o.config = NULL;
+    const char *init_dir = o.resume ? o.resume : o.init;
+    const char *tokpath = o.tokenizer;
+    char *tokbuf = NULL;
+    if (!tokpath) {
+        if (!init_dir) die(EXIT_USAGE, "--config needs --tokenizer tokenizer.model");
+        tokbuf = xmalloc(strlen(init_dir) + 32);
+        sprintf(tokbuf, "%s/tokenizer.model", init_dir);
+        if (!ckpt_has(init_dir, "tokenizer.model")) die(EXIT_IO, "%s: no tokenizer.model (give --tokenizer)", init_dir);
+        tokpath = tokbuf;
+    }
+    Spm *sp = spm_load(tokpath);
+    Model *m;
+    if (init_dir) m = model_load(init_dir);
+    else {
+        ModelConfig cfg;
+        ckpt_read_config_file(o.config, &cfg, spm_vocab_size(sp));
+        if (cfg.bos_token_id < 0) cfg.bos_token_id = spm_bos_id(sp);
+        if (cfg.eos_token_id < 0) cfg.eos_token_id = spm_eos_id(sp);
+        if (cfg.pad_token_id < 0) cfg.pad_token_id = spm_pad_id(sp);
+        m = model_new(&cfg, o.seed);
+    }
+    const ModelConfig *cfg = model_config(m);
+    if (spm_vocab_size(sp) > cfg->vocab_size)
+        die(EXIT_DATA, "%s: tokenizer has %d pieces but the model's vocab_size is %d", tokpath, spm_vocab_size(sp), cfg->vocab_size);
+    int eos = cfg->eos_token_id >= 0 ? cfg->eos_token_id : spm_eos_id(sp);
+    if (eos < 0) die(EXIT_DATA, "%s: no eos id in the tokenizer or the model config", tokpath);
+    if (spm_eos_id(sp) >= 0 && spm_eos_id(sp) != eos)
+        die(EXIT_DATA, "%s: eos id %d differs from the model config's eos_token_id %d", tokpath, spm_eos_id(sp), eos);
+    int pad = cfg->pad_token_id >= 0 ? cfg->pad_token_id : eos;   /* padded slots are masked anyway */
+    if (o.max_len > cfg->max_position_embeddings) o.max_len = cfg->max_position_embeddings;
+    model_set_threads(m, o.threads);
+    int nthreads = o.threads > 0 ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    o.threads = nthreads;
+    Bufs bf = {0};
+
+    /* ---- --eval ---- */
+    if (o.eval) {
+        /* cf_prompt optional in eval: L_c only when every record has one */
+        Data d = lm ? load_lm(o.eval, sp, eos, o.max_len, o.max_samples) : load_rec(o.eval, sp, eos, 1, o.max_len, o.max_samples);
+        int has_cf = !lm && d.no_cf == 0;
+        double Ln, Lc;
+        evaluate(m, &bf, &d, lm, o.micro, o.beta, o.weight_normal, has_cf, &Ln, &Lc, pad);
+        printf("{\"file\": ");
+        json_put_str(stdout, o.eval);
+        printf(", \"objective\": \"%s\", \"n\": %d, \"tokens\": %lld, \"L_n\": %.9g", o.objective, d.n, d.tokens, Ln);
+        if (has_cf) printf(", \"L_c\": %.9g, \"loss\": %.9g", Lc, Ln + o.lambda * Lc);
+        printf(", \"lambda\": %g, \"beta\": %g, \"weight_normal\": %s}\n", o.lambda, o.beta, o.weight_normal ? "true" : "false");
+        if (o.per_sample) {
+            OutFile of = out_open(o.per_sample);
+            for (int i = 0; i < d.n; i++) {
+                Data one = d;
+                one.r = &d.r[i]; one.n = 1;
+                double a, b;
+                evaluate(m, &bf, &one, lm, 1, o.beta, o.weight_normal, has_cf, &a, &b, pad);
+                fprintf(of.f, "{\"id\": %lld, \"L_n\": %.9g", d.r[i].id, a);
+                if (has_cf) fprintf(of.f, ", \"L_c\": %.9g", b);
+                fprintf(of.f, "}\n");
+            }
+            out_commit(&of);
+        }
+        if (fflush(stdout) != 0) die(EXIT_IO, "<stdout>: write error");
+        data_free(&d);
+        bufs_free(&bf);
+        model_free(m); spm_free(sp); free(tokbuf);
+        return 0;
+    }
+
+    /* ---- data ---- */
+    int use_cf = !lm && o.lambda > 0;
+    Data tr = lm ? load_lm(o.train, sp, eos, o.max_len, o.max_samples)
+                 : load_rec(o.train, sp, eos, use_cf ? 2 : 1, o.max_len, o.max_samples);
+    Data va = {0};
+    int has_valid = o.valid != NULL;
+    if (has_valid) va = lm ? load_lm(o.valid, sp, eos, o.max_len, -1) : load_rec(o.valid, sp, eos, 1, o.max_len, -1);
+    long spe = (tr.n + o.batch - 1) / o.batch;   /* optimizer steps per epoch */
+    long total = spe * o.epochs;
+    char *state_dir = NULL;
+    if (o.state) state_dir = xstrdup(o.state);
+    else { state_dir = xmalloc(strlen(o.out) + 8); sprintf(state_dir, "%s.state", o.out); }
+    cJSON *args = run_args(&o, &tr, has_valid ? &va : NULL);
+
+    long step = 0, epoch = 0, epoch_step = 0;
+    double best_val = INFINITY;
+    long best_epoch = -1, bad = 0;
+    int stopped = 0;
+    if (o.resume) {
+        cJSON *st = ckpt_load_state(m, o.resume);
+        const cJSON *sa = cJSON_GetObjectItemCaseSensitive(st, "args");
+        if (!sa) die(EXIT_DATA, "%s/trainer_state.json: args: missing", o.resume);
+        for (const cJSON *x = args->child; x; x = x->next) {
+            const cJSON *y = cJSON_GetObjectItemCaseSensitive(sa, x->string);
+            if (!y || !cJSON_Compare(x, y, 1)) {
+                char *want = y ? cJSON_PrintUnformatted(y) : xstrdup("(absent)"), *got = cJSON_PrintUnformatted(x);
+                die(EXIT_USAGE, "--resume %s: %s is %s in this run but %s in the saved one (same flags and data needed)",
+                    o.resume, x->string, got, want);
+            }
+        }
+        step = (long)st_num(st, "step", o.resume);
+        epoch = (long)st_num(st, "epoch", o.resume);
+        epoch_step = (long)st_num(st, "epoch_step", o.resume);
+        best_epoch = (long)st_num(st, "best_epoch", o.resume);
+        bad = (long)st_num(st, "bad_epochs", o.resume);
+        stopped = (int)st_num(st, "stopped", o.resume);
+        const cJSON *bv = cJSON_GetObjectItemCaseSensitive(st, "best_val");
+        best_val = cJSON_IsNumber(bv) ? bv->valuedouble : INFINITY;
+        cJSON_Delete(st);
+        if (epoch_step > spe || step != epoch * spe + epoch_step) die(EXIT_DATA, "%s/trainer_state.json: inconsistent step/epoch", o.resume);
+        info("resuming at step %ld (epoch %ld, step %ld of %ld)", step, epoch, epoch_step, spe);
+    }
+
+    FILE *logf = NULL;
+    if (o.log) {
+        logf = fopen(o.log, o.resume ? "a" : "w");
+        if (!logf) die(EXIT_IO, "%s: cannot write", o.log);
+    }
+    info("%d training records, %d validation, %ld steps/epoch x %d epochs, batch %d (micro %d), %zu parameters, %d threads",
+         tr.n, va.n, spe, o.epochs, o.batch, o.micro, model_num_params(m), nthreads);
+
+#define SAVE_STATE() do { \
+        cJSON *s_ = cJSON_CreateObject(); \
+        cJSON_AddNumberToObject(s_, "step", step); cJSON_AddNumberToObject(s_, "epoch", epoch); \
+        cJSON_AddNumberToObject(s_, "epoch_step", epoch_step); cJSON_AddNumberToObject(s_, "steps_per_epoch", spe); \
+        if (isfinite(best_val)) cJSON_AddNumberToObject(s_, "best_val", best_val); \
+        cJSON_AddNumberToObject(s_, "best_epoch", best_epoch); cJSON_AddNumberToObject(s_, "bad_epochs", bad); \
+        cJSON_AddNumberToObject(s_, "stopped", stopped); \
+        cJSON_AddItemReferenceToObject(s_, "args", args); \
+        ckpt_save(m, state_dir, tokpath, s_, 1); cJSON_Delete(s_); } while (0)
+
+    int *order = xmalloc(sizeof(int) * (size_t)tr.n);
+    Progress pg;
+    progress_start(&pg, "train", (uint64_t)total);
+    double t_start = now_s();
+    long long tok_done = 0, samp_done = 0;
+    while (!stopped && epoch < o.epochs) {
+        shuffle_order(order, tr.n, o.seed, epoch);
+        for (; epoch_step < spe; ) {
+            int beg = (int)(epoch_step * o.batch), n = tr.n - beg < o.batch ? tr.n - beg : o.batch;
+            const int *idx = order + beg;
+            double t0 = now_s();
+            model_zero_grad(m);
+            model_set_dropout(m, (float)o.dropout, mix64(o.seed ^ mix64((uint64_t)step + 1)));
+            double Ln = 0, Lc = 0, loss = 0;
+            long long ntok = 0;
+            if (lm) {
+                int nmicro = 0;
+                for (int i = 0; i < n; i += o.micro, nmicro++) {
+                    long long c;
+                    loss += lm_micro(m, &bf, &tr, idx + i, n - i < o.micro ? n - i : o.micro, 1, &c, &ntok, pad);
+                }
+                model_scale_grads(m, 1.0f / (float)nmicro);   /* mean over micro-batches, as HF */
+                loss /= nmicro; Ln = loss;
+            } else {
+                double omega = 0; long long nresp = 0;
+                for (int i = 0; i < n; i++) {
+                    int ny = tr.r[idx[i]].n - tr.r[idx[i]].P;
+                    for (int t = 1; t <= ny; t++) omega += token_weight(t, ny, o.beta);
+                    nresp += ny;
+                }
+                double nscale = o.weight_normal ? 1.0 / omega : 1.0 / (double)nresp;
+                for (int i = 0; i < n; i += o.micro)
+                    rec_micro(m, &bf, &tr, idx + i, n - i < o.micro ? n - i : o.micro, o.beta, o.weight_normal,
+                              nscale, 1.0 / omega, use_cf, (float)o.lambda, 1, &Ln, &Lc, &ntok, pad);
+                loss = Ln + o.lambda * Lc;
+            }
+            float gn = model_grad_norm(m);
+            if (!isfinite(loss) || !isfinite(gn))
+                die(EXIT_DATA, "non-finite loss at step %ld (epoch %ld): loss %g, L_n %g, L_c %g, grad norm %g",
+                    step + 1, epoch + 1, loss, Ln, Lc, (double)gn);
+            if (o.clip > 0 && gn > o.clip) model_scale_grads(m, (float)(o.clip / ((double)gn + 1e-6)));
+            double lr = lr_at(&o, step, total);
+            model_adamw(m, (float)lr, (float)o.b1, (float)o.b2, (float)o.eps, (float)o.wd, step + 1);
+            step++; epoch_step++;
+            double dt = now_s() - t0;
+            tok_done += ntok; samp_done += n;
+            if (logf && step % o.log_every == 0) {
+                fprintf(logf, "{\"step\": %ld, \"epoch\": %.4f, \"lr\": %.6g, \"loss\": %.6g, \"L_n\": %.6g, \"L_c\": %.6g, "
+                        "\"grad_norm\": %.6g, \"samples_per_s\": %.3f, \"tokens_per_s\": %.1f}\n",
+                        step, (double)step / spe, lr, loss, Ln, Lc, (double)gn, n / dt, ntok / dt);
+                fflush(logf);
+            }
+            progress_update(&pg, (uint64_t)step);
+            if (o.save_every && step % o.save_every == 0) SAVE_STATE();
+        }
+        /* epoch end: validation L_n (never L_c) */
+        int improved = 1;
+        double val = NAN;
+        if (has_valid) {
+            double lc;
+            evaluate(m, &bf, &va, lm, o.micro, o.beta, o.weight_normal, 0, &val, &lc, pad);
+            if (!isfinite(val)) die(EXIT_DATA, "non-finite validation loss after epoch %ld (step %ld)", epoch + 1, step);
+            improved = val < best_val;
+        }
+        if (improved) {
+            if (has_valid) best_val = val;
+            best_epoch = epoch + 1;
+            bad = 0;
+            cJSON *s = cJSON_CreateObject();
+            cJSON_AddNumberToObject(s, "step", step);
+            cJSON_AddNumberToObject(s, "epoch", epoch + 1);
+            if (has_valid) cJSON_AddNumberToObject(s, "val_L_n", val);
+            cJSON_AddItemReferenceToObject(s, "args", args);
+            ckpt_save(m, o.out, tokpath, s, 0);
+            cJSON_Delete(s);
+        } else bad++;
+        if (logf) {
+            fprintf(logf, "{\"epoch_end\": %ld, \"step\": %ld, \"val_L_n\": %.9g, \"best_val_L_n\": %.9g, \"best_epoch\": %ld}\n",
+                    epoch + 1, step, val, best_val, best_epoch);
+            fflush(logf);
+        }
+        if (pg.active) fprintf(stderr, "\r\033[K");
+        info("epoch %ld: validation L_n %.6f%s", epoch + 1, val, improved ? " (best, saved)" : "");
+        epoch++; epoch_step = 0;
+        if (bad >= o.patience) { stopped = 1; info("early stop: no improvement for %ld epoch(s)", bad); }
+        if (o.save_every) SAVE_STATE();
+    }
+    progress_end(&pg);
+    double el = now_s() - t_start;
+    info("done: %ld steps, best epoch %ld (validation L_n %.6f), %.1f samples/s, %.0f tokens/s", step, best_epoch, best_val,
+         el > 0 ? samp_done / el : 0, el > 0 ? tok_done / el : 0);
+    if (logf) fclose(logf);
+    cJSON_Delete(args);
+    free(order); free(state_dir); free(tokbuf);
+    bufs_free(&bf);
+    data_free(&tr);
+    if (has_valid) data_free(&va);
+    model_free(m);
+    spm_free(sp);
+    return 0;
+}

@@ -1,0 +1,461 @@
+/* decode: BIGRec / D3 generation — beam search with a KV cache over a checkpoint.
+ *
+ *   mkprompt < test.jsonl | decode --model DIR [options] > predictions.jsonl
+ *
+ * Input: prompt records ({"id", "prompt", ...}, docs/FORMATS.md). The prompt text is encoded
+ * with DIR/tokenizer.model exactly as the trainer encodes it (sentencepiece, no BOS, the
+ * prompt on its own); the model then generates the response `"Title"\n` + EOS.
+ * Output: {"id", "predict": [titles], "scores": [...]} with titles stripped of the quotes and
+ * newline, beams best first.
+ *
+ * Beam search follows Hugging Face's BeamSearchScorer (transformers 4.40, early_stopping=False):
+ *  - each step, every live beam's log-softmax over the FULL vocabulary (a constraint masks
+ *    tokens afterwards and does not renormalise, as HF's logits processors do) is added to
+ *    the beam's running sum; the best 2*beams candidates over all beams are taken in order:
+ *    an EOS candidate ranked < beams becomes a finished hypothesis (tokens before EOS, score =
+ *    sum / (generated tokens incl. EOS) ^ length_penalty), any other candidate becomes one of
+ *    the next beams until there are `beams` of them;
+ *  - a prompt is done when `beams` hypotheses are finished and the worst of them is >= the
+ *    best candidate's sum / (generated length) ^ length_penalty (HF's heuristic);
+ *  - at --max-new-tokens, beams still open are finalised with their sum / max_new ^ lp;
+ *  - the `--return` best hypotheses by score are written.
+ * BIGRec: --length-penalty 1.0; D3: --length-penalty 0.0 (plain sum of log-probs) with
+ * --constrain. Where fewer than `beams` candidates have a finite score (a constraint leaves
+ * few continuations), HF carries beams of score -inf/-1e9; we drop them, so fewer than
+ * --return titles can come out. Under --constrain, beams unfinished at --max-new-tokens are
+ * dropped too (they are not catalogue titles); both are counted on stderr.
+ *
+ * --constrain items.jsonl: D3's constrained decoding. A token trie holds every catalogue
+ * response (`"` + title + `"\n` encoded, then EOS); a beam may only continue along it. */
+#include "ckpt.h"
+#include "infer.h"
+#include "model.h"
+#include "spm.h"
+#include "trie.h"
+#include "util.h"
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(int code) {
+    fprintf(code ? stderr : stdout,
+"usage: decode --model DIR [options] < prompts.jsonl > predictions.jsonl\n"
+"Beam search (HF semantics, KV cache, all beams of --batch prompts advanced together).\n"
+"  --model DIR            checkpoint (config.json, model.safetensors, tokenizer.model)\n"
+"  --beams N              beams per prompt (5)\n"
+"  --return N             hypotheses written per prompt, <= beams (5)\n"
+"  --length-penalty X     score = sum logprob / len^X; BIGRec 1.0 (default), D3 0.0\n"
+"  --max-new-tokens N     generation limit (64)\n"
+"  --constrain FILE       D3: only catalogue titles (items.jsonl) can be generated\n"
+"  --batch N              prompts decoded together (16)\n"
+"  --threads N            threads (default: all cores)\n"
+"  --tokenizer FILE       sentencepiece model (default DIR/tokenizer.model)\n"
+"  --eos ID               end-of-sequence id (default config.json eos_token_id, else the\n"
+"                         tokenizer's)\n"
+"  --prompt-ids           input records carry \"prompt_ids\": [ids] instead of \"prompt\";\n"
+"                         output then has \"predict_ids\" (token lists without EOS); no\n"
+"                         tokenizer needed (used by the PyTorch oracle test)\n"
+"  --constrain-ids FILE   like --constrain, from lines {\"ids\": [...]} (EOS included)\n"
+"  -o FILE                write here atomically instead of stdout\n"
+"  -q                     quiet\n");
+    exit(code);
+}
+
+typedef struct { double score; int len; int *toks; } Hyp;
+
+typedef struct {
+    char *id_json;          /* the record's id, re-printed as is */
+    int *prompt, plen;
+    long line;
+    /* beam state */
+    int nlive;
+    float *bscore;          /* (nb) running sum of log-probs */
+    int *btrie;             /* (nb) trie node (constrained) */
+    int *brow;              /* (nb) row of this beam in the step's logits */
+    int *btoks, *ntoks;     /* (nb, max_new) tokens so far; spare for the next step */
+    Hyp *hyps;              /* up to nb+1 */
+    int nhyp, done;
+    double worst;
+} Req;
+
+typedef struct { float score; int beam, tok; } Cand;
+
+static int nb = 5, nret = 5, max_new = 64, eos = -1;
+static double lp = 1.0;
+static long n_dropped_unfinished, n_short;
+
+/* HF BeamHypotheses.add */
+static void hyp_add(Req *r, const int *toks, int len, float sum, int gen_len) {
+    double score = (double)sum / pow((double)gen_len, lp);
+    if (!(r->nhyp < nb || score > r->worst)) return;
+    Hyp *h = &r->hyps[r->nhyp++];
+    h->score = score; h->len = len;
+    h->toks = xmalloc(sizeof(int) * (len ? len : 1));
+    memcpy(h->toks, toks, sizeof(int) * len);
+    if (r->nhyp > nb) {
+        int wi = 0, w2 = -1;   /* worst and second worst (ties: lowest index first, as sorted()) */
+        for (int i = 1; i < r->nhyp; i++) if (r->hyps[i].score < r->hyps[wi].score) wi = i;
+        for (int i = 0; i < r->nhyp; i++)
+            if (i != wi && (w2 < 0 || r->hyps[i].score < r->hyps[w2].score)) w2 = i;
+        r->worst = r->hyps[w2].score;
+        free(r->hyps[wi].toks);
+        memmove(&r->hyps[wi], &r->hyps[wi + 1], sizeof(Hyp) * (r->nhyp - wi - 1));
+        r->nhyp--;
+    } else if (score < r->worst) {
+        r->worst = score;
+    }
+}
+
+/* HF BeamHypotheses.is_done with early_stopping=False */
+static int hyp_is_done(const Req *r, float best_sum, int cur_gen) {
+    if (r->nhyp < nb) return 0;
+    return r->worst >= (double)best_sum / pow((double)cur_gen, lp);
+}
+
+static int cand_better(const Cand *a, const Cand *b) {
+    if (a->score != b->score) return a->score > b->score;
+    if (a->beam != b->beam) return a->beam < b->beam;
+    return a->tok < b->tok;
+}
+
+/* keep the best k of a stream in top[0..*n) sorted best first */
+static void topk_push(Cand *top, int *n, int k, Cand c) {
+    if (*n == k && !cand_better(&c, &top[k - 1])) return;
+    int i = *n < k ? (*n)++ : k - 1;
+    while (i > 0 && cand_better(&c, &top[i - 1])) { top[i] = top[i - 1]; i--; }
+    top[i] = c;
+}
+
+/* strip what surrounds a generated title: whitespace, one pair of quotes */
+static char *clean_title(char *s) {
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = 0;
+    while (*s == ' ' || *s == '\t' || *s == '\n') s++, n--;
+    if (n && s[0] == '"') s++, n--;
+    if (n && s[n - 1] == '"') s[--n] = 0;
+    return s;
+}
+
+static int *read_id_array(const cJSON *a, Where w, const char *field, int V, int *n) {
+    if (!cJSON_IsArray(a)) die(EXIT_DATA, "%s:%ld: %s: expected an array of token ids", w.file, w.line, field);
+    *n = cJSON_GetArraySize(a);
+    int *ids = xmalloc(sizeof(int) * (*n ? *n : 1)), i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a) {
+        if (!cJSON_IsNumber(e) || e->valuedouble != (double)(int)e->valuedouble || e->valueint < 0 || e->valueint >= V)
+            die(EXIT_DATA, "%s:%ld: %s: element %d is not a token id in [0, %d)", w.file, w.line, field, i, V);
+        ids[i++] = e->valueint;
+    }
+    return ids;
+}
+
+int main(int argc, char **argv) {
+    util_init(argc, argv);
+    const char *model_dir = NULL, *constrain = NULL, *constrain_ids = NULL, *tok_path = NULL, *out_path = NULL;
+    int batch = 16, threads = 0, prompt_ids = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+#define NEXT() (i + 1 < argc ? argv[++i] : (die(EXIT_USAGE, "%s needs a value (see --help)", a), ""))
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) usage(0);
+        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {}
+        else if (!strcmp(a, "--model")) model_dir = NEXT();
+        else if (!strcmp(a, "--beams")) nb = atoi(NEXT());
+        else if (!strcmp(a, "--return")) nret = atoi(NEXT());
+        else if (!strcmp(a, "--length-penalty")) { char *e; const char *v = NEXT(); lp = strtod(v, &e); if (*e || !*v) die(EXIT_USAGE, "--length-penalty: not a number: %s", v); }
+        else if (!strcmp(a, "--max-new-tokens")) max_new = atoi(NEXT());
+        else if (!strcmp(a, "--constrain")) constrain = NEXT();
+        else if (!strcmp(a, "--constrain-ids")) constrain_ids = NEXT();
+        else if (!strcmp(a, "--batch")) batch = atoi(NEXT());
+        else if (!strcmp(a, "--threads")) threads = atoi(NEXT());
+        else if (!strcmp(a, "--tokenizer")) tok_path = NEXT();
+        else if (!strcmp(a, "--eos")) eos = atoi(NEXT());
+        else if (!strcmp(a, "--prompt-ids")) prompt_ids = 1;
+        else if (!strcmp(a, "-o")) out_path = NEXT();
+        else die(EXIT_USAGE, "unknown option %s (see --help)", a);
+    }
+    if (!model_dir) die(EXIT_USAGE, "--model DIR is required (see --help)");
+    if (nb < 1 || nb > 64) die(EXIT_USAGE, "--beams must be in 1..64");
+    if (nret < 1 || nret > nb) die(EXIT_USAGE, "--return must be in 1..--beams");
+    if (max_new < 1 || max_new > 4096) die(EXIT_USAGE, "--max-new-tokens must be in 1..4096");
+    if (batch < 1 || batch > 4096) die(EXIT_USAGE, "--batch must be in 1..4096");
+    if (threads < 0) die(EXIT_USAGE, "--threads must be >= 0");
+    if (!(lp > -100 && lp < 100)) die(EXIT_USAGE, "--length-penalty out of range");
+    if (constrain && constrain_ids) die(EXIT_USAGE, "--constrain and --constrain-ids exclude each other");
+
+    Model *m = model_load(model_dir);
+    const ModelConfig *cfg = model_config(m);
+    int V = cfg->vocab_size;
+    Spm *spm = NULL;
+    if (!prompt_ids || constrain) {
+        char *p = NULL;
+        if (!tok_path) {
+            p = xmalloc(strlen(model_dir) + 32);
+            sprintf(p, "%s/tokenizer.model", model_dir);
+        }
+        spm = spm_load(tok_path ? tok_path : p);
+        free(p);
+        if (spm_vocab_size(spm) > V)
+            die(EXIT_DATA, "%s: tokenizer has %d pieces but the model's vocab_size is %d", model_dir, spm_vocab_size(spm), V);
+    }
+    if (eos < 0) eos = cfg->eos_token_id;
+    if (eos < 0 && spm) eos = spm_eos_id(spm);
+    if (eos < 0 || eos >= V) die(EXIT_USAGE, "no usable EOS id (config.json has none; give --eos)");
+
+    /* ---- constraint trie ---- */
+    Trie *trie = NULL;
+    if (constrain || constrain_ids) {
+        trie = trie_new();
+        LineReader *lr = lr_open(constrain ? constrain : constrain_ids);
+        char *s;
+        long n = 0;
+        while ((s = lr_next(lr, NULL))) {
+            Where w = {lr_name(lr), lr_lineno(lr)};
+            cJSON *o = json_parse_line(s, w);
+            int len, *ids;
+            if (constrain) {
+                const char *title = json_str(o, "title", w);
+                size_t tl = strlen(title);
+                char *resp = xmalloc(tl + 4);
+                sprintf(resp, "\"%s\"\n", title);     /* mkprompt's response format */
+                int k = spm_encode(spm, resp, &ids);
+                ids = xrealloc(ids, sizeof(int) * (k + 1));
+                ids[k] = eos;
+                len = k + 1;
+                free(resp);
+            } else {
+                ids = read_id_array(cJSON_GetObjectItemCaseSensitive(o, "ids"), w, "ids", V, &len);
+                if (len < 1) die(EXIT_DATA, "%s:%ld: ids: empty", w.file, w.line);
+            }
+            for (int k = 0; k < len; k++)
+                if (ids[k] < 0 || ids[k] >= V) die(EXIT_DATA, "%s:%ld: title: token %d outside the model's vocabulary", w.file, w.line, ids[k]);
+            trie_add(trie, ids, len);
+            free(ids);
+            cJSON_Delete(o);
+            n++;
+        }
+        lr_close(lr);
+        if (!n) die(EXIT_DATA, "%s: no items", constrain ? constrain : constrain_ids);
+        trie_freeze(trie);
+        info("constraint: %ld items, %d distinct token sequences, %d trie nodes, longest %d tokens",
+             n, trie_sequences(trie), trie_nodes(trie), trie_max_depth(trie));
+        if (trie_max_depth(trie) > max_new)
+            info("warning: some catalogue responses are longer (%d tokens) than --max-new-tokens %d and cannot be generated",
+                 trie_max_depth(trie), max_new);
+    }
+
+    /* ---- read and validate every prompt before any output ---- */
+    Req *req = NULL;
+    int nreq = 0, capreq = 0;
+    {
+        LineReader *lr = lr_open(NULL);
+        char *s;
+        while ((s = lr_next(lr, NULL))) {
+            Where w = {lr_name(lr), lr_lineno(lr)};
+            cJSON *o = json_parse_line(s, w);
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+            if (!id || !(cJSON_IsNumber(id) || cJSON_IsString(id)))
+                die(EXIT_DATA, "%s:%ld: id: missing or not a number/string", w.file, w.line);
+            if (nreq == capreq) { capreq = capreq ? 2 * capreq : 256; req = xrealloc(req, sizeof(Req) * capreq); }
+            Req *r = &req[nreq++];
+            memset(r, 0, sizeof *r);
+            r->id_json = cJSON_PrintUnformatted(id);
+            r->line = w.line;
+            if (prompt_ids) {
+                r->prompt = read_id_array(cJSON_GetObjectItemCaseSensitive(o, "prompt_ids"), w, "prompt_ids", V, &r->plen);
+            } else {
+                r->plen = spm_encode(spm, json_str(o, "prompt", w), &r->prompt);
+                for (int k = 0; k < r->plen; k++)
+                    if (r->prompt[k] >= V) die(EXIT_DATA, "%s:%ld: prompt: token %d outside the model's vocabulary", w.file, w.line, r->prompt[k]);
+            }
+            if (r->plen < 1) die(EXIT_DATA, "%s:%ld: prompt: encodes to no tokens", w.file, w.line);
+            cJSON_Delete(o);
+        }
+        lr_close(lr);
+    }
+    info("%d prompts, %d beams, return %d, length penalty %g, max %d new tokens%s",
+         nreq, nb, nret, lp, max_new, trie ? ", constrained" : "");
+
+    OutFile out = out_open(out_path);
+    atomic_cleanup_register(&out);
+    Infer *inf = infer_new(cfg, model_weights(m));
+    infer_set_threads(inf, threads);
+    if (batch > nreq && nreq > 0) batch = nreq;
+    infer_gen_reserve(inf, batch * nb, max_new);
+    int rows_cap = batch * nb;
+    float *logits = xmalloc(sizeof(float) * (size_t)rows_cap * V);
+    float *lse = xmalloc(sizeof(float) * rows_cap);
+    int kk = 2 * nb;
+    Cand *rowtop = xmalloc(sizeof(Cand) * (size_t)rows_cap * kk);
+    int *rowtop_n = xmalloc(sizeof(int) * rows_cap);
+    int *s_tok = xmalloc(sizeof(int) * rows_cap), *s_pre = xmalloc(sizeof(int) * rows_cap);
+    int *s_dst = xmalloc(sizeof(int) * rows_cap), *s_src = xmalloc(sizeof(int) * rows_cap);
+    Cand *cand = NULL;
+    size_t cand_cap = 0;
+    Progress pr;
+    progress_start(&pr, "decode", nreq);
+    double t0 = now_s();
+    long steps_total = 0;
+
+    for (int b0 = 0; b0 < nreq; b0 += batch) {
+        int B = nreq - b0 < batch ? nreq - b0 : batch;
+        Req *R = req + b0;
+        /* prefill all prompts of the batch; each prompt's single initial beam reads row i */
+        int *lens = xmalloc(sizeof(int) * B);
+        size_t ntok = 0;
+        for (int i = 0; i < B; i++) { lens[i] = R[i].plen; ntok += lens[i]; }
+        int *toks = xmalloc(sizeof(int) * ntok);
+        for (int i = 0, o = 0; i < B; i++) { memcpy(toks + o, R[i].prompt, sizeof(int) * lens[i]); o += lens[i]; }
+        infer_prefill(inf, B, lens, toks, 1, NULL, logits);
+        free(lens); free(toks);
+        for (int i = 0; i < B; i++) {
+            Req *r = &R[i];
+            r->bscore = xcalloc(nb, sizeof(float));
+            r->btrie = xcalloc(nb, sizeof(int));
+            r->brow = xcalloc(nb, sizeof(int));
+            r->btoks = xcalloc((size_t)nb * max_new, sizeof(int));
+            r->ntoks = xcalloc((size_t)nb * max_new, sizeof(int));
+            r->hyps = xcalloc(nb + 1, sizeof(Hyp));
+            r->worst = 1e9;
+            r->nlive = 1;
+            r->brow[0] = i;
+        }
+        int nrows = B;
+        for (int s = 0; s < max_new; s++) {
+            /* log-softmax normaliser (and, unconstrained, the best 2*nb tokens) of every row */
+#pragma omp parallel for schedule(static)
+            for (int row = 0; row < nrows; row++) {
+                const float *lg = logits + (size_t)row * V;
+                float mx = -INFINITY;
+                for (int v = 0; v < V; v++) if (lg[v] > mx) mx = lg[v];
+                double sum = 0;
+                for (int v = 0; v < V; v++) sum += exp((double)(lg[v] - mx));
+                lse[row] = mx + (float)log(sum);
+                if (!trie) {
+                    Cand *top = rowtop + (size_t)row * kk;
+                    int n = 0;
+                    for (int v = 0; v < V; v++) {
+                        if (n == kk && lg[v] <= top[kk - 1].score) continue;
+                        topk_push(top, &n, kk, (Cand){lg[v], 0, v});
+                    }
+                    rowtop_n[row] = n;
+                }
+            }
+            /* per prompt: HF's BeamSearchScorer.process */
+            int n = 0;
+            for (int i = 0; i < B; i++) {
+                Req *r = &R[i];
+                if (r->done) continue;
+                size_t need = (size_t)kk;
+                if (cand_cap < need) { cand_cap = need; cand = xrealloc(cand, sizeof(Cand) * cand_cap); }
+                int nc = 0;
+                for (int b = 0; b < r->nlive; b++) {
+                    int row = r->brow[b];
+                    const float *lg = logits + (size_t)row * V;
+                    if (trie) {
+                        const int *tk, *nx;
+                        int nch = trie_children(trie, r->btrie[b], &tk, &nx);
+                        for (int c = 0; c < nch; c++) {
+                            float sc = r->bscore[b] + (lg[tk[c]] - lse[row]);
+                            if (isfinite(sc)) topk_push(cand, &nc, kk, (Cand){sc, b, tk[c]});
+                        }
+                    } else {
+                        const Cand *top = rowtop + (size_t)row * kk;
+                        for (int c = 0; c < rowtop_n[row]; c++) {
+                            float sc = r->bscore[b] + (top[c].score - lse[row]);
+                            if (isfinite(sc)) topk_push(cand, &nc, kk, (Cand){sc, b, top[c].tok});
+                        }
+                    }
+                }
+                float nscore[64];
+                int ntrie[64], nparent[64], nlive = 0;
+                for (int c = 0; c < nc && nlive < nb; c++) {
+                    const Cand *cd = &cand[c];
+                    if (cd->tok == eos) {
+                        if (c >= nb) continue;   /* HF: EOS only from the top `beams` ranks */
+                        hyp_add(r, r->btoks + (size_t)cd->beam * max_new, s, cd->score, s + 1);
+                    } else {
+                        int j = nlive++;
+                        nscore[j] = cd->score;
+                        nparent[j] = cd->beam;
+                        ntrie[j] = trie ? trie_next(trie, r->btrie[cd->beam], cd->tok) : 0;
+                        int *dst = r->ntoks + (size_t)j * max_new;
+                        memcpy(dst, r->btoks + (size_t)cd->beam * max_new, sizeof(int) * s);
+                        dst[s] = cd->tok;
+                    }
+                }
+                if (nc == 0 || nlive == 0) r->done = 1;
+                else r->done = hyp_is_done(r, cand[0].score, s + 1);
+                int *tmp = r->btoks; r->btoks = r->ntoks; r->ntoks = tmp;
+                for (int j = 0; j < nlive; j++) { r->bscore[j] = nscore[j]; r->btrie[j] = ntrie[j]; }
+                r->nlive = nlive;
+                if (!r->done && s + 1 == max_new) {
+                    /* HF finalize: open beams become hypotheses at the length limit */
+                    for (int j = 0; j < nlive; j++) {
+                        if (trie) { n_dropped_unfinished++; continue; }
+                        hyp_add(r, r->btoks + (size_t)j * max_new, max_new, r->bscore[j], max_new);
+                    }
+                    r->done = 1;
+                }
+                if (r->done) continue;
+                for (int j = 0; j < nlive; j++) {
+                    s_tok[n] = r->btoks[(size_t)j * max_new + s];
+                    s_pre[n] = i;
+                    s_dst[n] = i * nb + j;
+                    s_src[n] = i * nb + nparent[j];
+                    r->brow[j] = n;
+                    n++;
+                }
+            }
+            if (!n) break;
+            infer_reorder(inf, n, s_dst, s_src, s);
+            infer_step(inf, n, s_tok, s_pre, s_dst, s, logits);
+            nrows = n;
+            steps_total++;
+        }
+        /* write the batch in input order */
+        for (int i = 0; i < B; i++) {
+            Req *r = &R[i];
+            /* HF: sorted by score ascending, best popped from the end (ties: later first) */
+            for (int a = 1; a < r->nhyp; a++)
+                for (int c = a; c > 0 && r->hyps[c].score >= r->hyps[c - 1].score; c--) {
+                    Hyp t = r->hyps[c]; r->hyps[c] = r->hyps[c - 1]; r->hyps[c - 1] = t;
+                }
+            int k = r->nhyp < nret ? r->nhyp : nret;
+            if (k < nret) n_short++;
+            fprintf(out.f, "{\"id\":%s,\"%s\":[", r->id_json, prompt_ids ? "predict_ids" : "predict");
+            for (int h = 0; h < k; h++) {
+                if (h) fputc(',', out.f);
+                if (prompt_ids) {
+                    fputc('[', out.f);
+                    for (int t = 0; t < r->hyps[h].len; t++) fprintf(out.f, "%s%d", t ? "," : "", r->hyps[h].toks[t]);
+                    fputc(']', out.f);
+                } else {
+                    char *txt = spm_decode(spm, r->hyps[h].toks, r->hyps[h].len);
+                    json_put_str(out.f, clean_title(txt));
+                    free(txt);
+                }
+            }
+            fputs("],\"scores\":[", out.f);
+            for (int h = 0; h < k; h++) fprintf(out.f, "%s%.9g", h ? "," : "", r->hyps[h].score);
+            fputs("]}\n", out.f);
+            for (int h = 0; h < r->nhyp; h++) free(r->hyps[h].toks);
+            free(r->hyps); free(r->bscore); free(r->btrie); free(r->brow); free(r->btoks); free(r->ntoks);
+            free(r->prompt); free(r->id_json);
+        }
+        progress_update(&pr, (uint64_t)(b0 + B));
+    }
+    progress_end(&pr);
+    out_commit(&out);
+    double el = now_s() - t0;
+    info("decoded %d prompts in %.2fs (%.2f prompts/s, %ld batched steps)", nreq, el, el > 0 ? nreq / el : 0.0, steps_total);
+    if (n_short) info("%ld prompts got fewer than --return hypotheses (too few finite-score continuations)", n_short);
+    if (n_dropped_unfinished) info("%ld constrained beams unfinished at --max-new-tokens were dropped", n_dropped_unfinished);
+    free(req); free(logits); free(lse); free(rowtop); free(rowtop_n); free(cand);
+    free(s_tok); free(s_pre); free(s_dst); free(s_src);
+    infer_free(inf);
+    trie_free(trie);
+    if (spm) spm_free(spm);
+    model_free(m);
+    return 0;
+}

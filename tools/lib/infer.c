@@ -1,0 +1,343 @@
+/* infer: batched KV-cache inference forward (see infer.h). Self-contained (does not call
+ * model.c's training layers: those keep activations for backward, which inference does not
+ * need); the math follows HF Qwen2 and is tested against PyTorch. */
+#include "infer.h"
+#include "util.h"
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct Infer {
+    const ModelConfig *cfg;
+    const ModelWeights *w;
+    int C, NH, KVH, HD, QD, KVD, F, V, L;
+    float eps, scale;
+    float *inv_freq;                 /* (HD/2) RoPE frequencies, float32 as HF computes them */
+    /* prefix cache: pk/pv [L][pcap][KVD]; prefix p occupies rows poff[p] .. poff[p]+plen[p]-1 */
+    int np, npcap;
+    int *poff, *plen;
+    size_t pcap;
+    float *pk, *pv;
+    /* generation cache: gk/gv [slot][L][max_new][KVD]; gk2/gv2 spare for reordering */
+    int nslots, max_new;
+    float *gk, *gv, *gk2, *gv2;
+    /* activations for up to acap rows */
+    size_t acap;
+    float *x, *h, *q, *k, *v, *att, *g, *u, *last;
+    int *row_seq, *row_pos;
+    /* attention score scratch: threads x scap */
+    size_t scap;
+    int snt;
+    float *scr;
+    int threads;
+};
+
+Infer *infer_new(const ModelConfig *cfg, const ModelWeights *w) {
+    Infer *ix = xcalloc(1, sizeof *ix);
+    ix->cfg = cfg; ix->w = w;
+    ix->C = cfg->hidden_size; ix->NH = cfg->num_attention_heads; ix->KVH = cfg->num_key_value_heads;
+    ix->HD = ix->C / ix->NH; ix->QD = ix->NH * ix->HD; ix->KVD = ix->KVH * ix->HD;
+    ix->F = cfg->intermediate_size; ix->V = cfg->vocab_size; ix->L = cfg->num_hidden_layers;
+    ix->eps = cfg->rms_norm_eps;
+    ix->scale = 1.0f / sqrtf((float)ix->HD);
+    int half = ix->HD / 2;
+    ix->inv_freq = xmalloc(sizeof(float) * (size_t)(half > 0 ? half : 1));
+    /* HF: 1 / theta ** (arange(0, HD, 2).float() / HD), in float32 */
+    for (int i = 0; i < half; i++)
+        ix->inv_freq[i] = 1.0f / powf(cfg->rope_theta, (float)(2 * i) / (float)ix->HD);
+    ix->threads = omp_get_max_threads();
+    return ix;
+}
+
+void infer_free(Infer *ix) {
+    if (!ix) return;
+    free(ix->inv_freq); free(ix->poff); free(ix->plen); free(ix->pk); free(ix->pv);
+    free(ix->gk); free(ix->gv); free(ix->gk2); free(ix->gv2);
+    free(ix->x); free(ix->h); free(ix->q); free(ix->k); free(ix->v); free(ix->att); free(ix->g);
+    free(ix->u); free(ix->last); free(ix->row_seq); free(ix->row_pos); free(ix->scr);
+    free(ix);
+}
+
+void infer_set_threads(Infer *ix, int n) {
+    if (n <= 0) n = omp_get_num_procs();
+    ix->threads = n;
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
+}
+
+static void ensure_rows(Infer *ix, size_t rows) {
+    if (rows <= ix->acap) return;
+    size_t n = rows > 2 * ix->acap ? rows : 2 * ix->acap;
+    free(ix->x); free(ix->h); free(ix->q); free(ix->k); free(ix->v); free(ix->att); free(ix->g);
+    free(ix->u); free(ix->row_seq); free(ix->row_pos);
+    ix->x = xmalloc(sizeof(float) * n * ix->C);
+    ix->h = xmalloc(sizeof(float) * n * ix->C);
+    ix->q = xmalloc(sizeof(float) * n * ix->QD);
+    ix->att = xmalloc(sizeof(float) * n * ix->QD);
+    ix->k = xmalloc(sizeof(float) * n * ix->KVD);
+    ix->v = xmalloc(sizeof(float) * n * ix->KVD);
+    ix->g = xmalloc(sizeof(float) * n * ix->F);
+    ix->u = xmalloc(sizeof(float) * n * ix->F);
+    ix->row_seq = xmalloc(sizeof(int) * n);
+    ix->row_pos = xmalloc(sizeof(int) * n);
+    ix->acap = n;
+}
+
+static void ensure_scratch(Infer *ix, size_t ctx) {
+    int nt = omp_get_max_threads();
+    if (nt < ix->threads) nt = ix->threads;
+    if (ctx <= ix->scap && nt <= ix->snt) return;
+    if (ctx < ix->scap) ctx = ix->scap;
+    if (nt < ix->snt) nt = ix->snt;
+    free(ix->scr);
+    ix->scap = ctx; ix->snt = nt;
+    ix->scr = xmalloc(sizeof(float) * ctx * (size_t)nt);
+}
+
+/* ---- layers (row-major, W is (out, in) as in HF) ---- */
+
+/* y (N,out) = x (N,in) W^T + b */
+static void linear_forward(float *y, const float *x, const float *W, const float *b, int N, int in, int out) {
+    float beta = 0.0f;
+    if (b) {
+        for (int r = 0; r < N; r++) memcpy(y + (size_t)r * out, b, sizeof(float) * out);
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1.0f, x, in, W, in, beta, y, out);
+}
+
+/* out (N,C) = x / sqrt(mean(x^2) + eps) * w */
+static void rmsnorm_forward(float *out, const float *x, const float *wt, int N, int C, float eps) {
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < N; r++) {
+        const float *xr = x + (size_t)r * C;
+        float *o = out + (size_t)r * C;
+        double ss = 0;
+        for (int i = 0; i < C; i++) ss += (double)xr[i] * xr[i];
+        float inv = 1.0f / sqrtf((float)(ss / C) + eps);
+        for (int i = 0; i < C; i++) o[i] = wt[i] * (xr[i] * inv);
+    }
+}
+
+/* HF rotate-half RoPE on nh heads of one row at position pos */
+static void rope_forward(float *vec, int nh, int HD, int pos, const float *inv_freq) {
+    int half = HD / 2;
+    for (int i = 0; i < half; i++) {
+        float ang = (float)pos * inv_freq[i];
+        float c = cosf(ang), s = sinf(ang);
+        for (int hh = 0; hh < nh; hh++) {
+            float *p = vec + hh * HD;
+            float a = p[i], b = p[i + half];
+            p[i] = a * c - b * s;
+            p[i + half] = b * c + a * s;
+        }
+    }
+}
+
+/* g (N,F) = silu(g) * u */
+static void swiglu_forward(float *g, const float *u, size_t n) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float a = g[i];
+        g[i] = a / (1.0f + expf(-a)) * u[i];
+    }
+}
+
+/* one head of one query: out (HD) = softmax(q . K^T * scale) V over two key ranges
+ * (k1/v1 n1 rows, then k2/v2 n2 rows, row stride KVD) */
+static void attend(float *out, const float *q, const float *k1, const float *v1, int n1,
+                   const float *k2, const float *v2, int n2, int KVD, int HD, float scale, float *sc) {
+    int n = n1 + n2;
+    float mx = -INFINITY;
+    for (int j = 0; j < n; j++) {
+        const float *kr = j < n1 ? k1 + (size_t)j * KVD : k2 + (size_t)(j - n1) * KVD;
+        float s = 0;
+        for (int d = 0; d < HD; d++) s += q[d] * kr[d];
+        s *= scale;
+        sc[j] = s;
+        if (s > mx) mx = s;
+    }
+    float sum = 0;
+    for (int j = 0; j < n; j++) { sc[j] = expf(sc[j] - mx); sum += sc[j]; }
+    float inv = 1.0f / sum;
+    for (int d = 0; d < HD; d++) out[d] = 0;
+    for (int j = 0; j < n; j++) {
+        const float *vr = j < n1 ? v1 + (size_t)j * KVD : v2 + (size_t)(j - n1) * KVD;
+        float p = sc[j] * inv;
+        for (int d = 0; d < HD; d++) out[d] += p * vr[d];
+    }
+}
+
+/* x (N,C) += MLP(post_attention_layernorm(x)) for layer l */
+static void mlp_block(Infer *ix, int l, int N) {
+    const ModelWeights *w = ix->w;
+    rmsnorm_forward(ix->h, ix->x, w->post_attention_layernorm[l], N, ix->C, ix->eps);
+    linear_forward(ix->g, ix->h, w->gate_proj_w[l], NULL, N, ix->C, ix->F);
+    linear_forward(ix->u, ix->h, w->up_proj_w[l], NULL, N, ix->C, ix->F);
+    swiglu_forward(ix->g, ix->u, (size_t)N * ix->F);
+    /* x += g Wd^T */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, ix->C, ix->F, 1.0f, ix->g, ix->F,
+                w->down_proj_w[l], ix->F, 1.0f, ix->x, ix->C);
+}
+
+static void embed_rows(Infer *ix, const int *tokens, int N) {
+    for (int r = 0; r < N; r++) {
+        int t = tokens[r];
+        if (t < 0 || t >= ix->V) die(EXIT_DATA, "token id %d outside the vocabulary (0..%d)", t, ix->V - 1);
+        memcpy(ix->x + (size_t)r * ix->C, ix->w->embed_tokens + (size_t)t * ix->C, sizeof(float) * ix->C);
+    }
+}
+
+/* final norm of the selected rows into hid (n,C), then logits (n,V) */
+static void head_forward(Infer *ix, const float *rows, int n, float *hid, float *logits) {
+    rmsnorm_forward(hid, rows, ix->w->norm, n, ix->C, ix->eps);
+    if (logits)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, ix->V, ix->C, 1.0f, hid, ix->C,
+                    ix->w->lm_head, ix->C, 0.0f, logits, ix->V);
+}
+
+void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int keep_cache,
+                   float *out_hidden, float *out_logits) {
+    const ModelWeights *w = ix->w;
+    size_t N = 0;
+    int maxlen = 0;
+    for (int s = 0; s < nseq; s++) {
+        if (lens[s] < 1) die(EXIT_DATA, "empty sequence given to the model");
+        N += lens[s];
+        if (lens[s] > maxlen) maxlen = lens[s];
+    }
+    ensure_rows(ix, N);
+    ensure_scratch(ix, maxlen);
+    for (int s = 0, r = 0; s < nseq; s++)
+        for (int i = 0; i < lens[s]; i++, r++) { ix->row_seq[r] = s; ix->row_pos[r] = i; }
+    int *off = xmalloc(sizeof(int) * (nseq + 1));
+    off[0] = 0;
+    for (int s = 0; s < nseq; s++) off[s + 1] = off[s] + lens[s];
+    if (keep_cache) {
+        if (N > ix->pcap) {
+            free(ix->pk); free(ix->pv);
+            ix->pcap = N;
+            ix->pk = xmalloc(sizeof(float) * ix->pcap * ix->L * ix->KVD);
+            ix->pv = xmalloc(sizeof(float) * ix->pcap * ix->L * ix->KVD);
+        }
+        if (nseq > ix->npcap) {
+            ix->npcap = nseq;
+            ix->poff = xrealloc(ix->poff, sizeof(int) * nseq);
+            ix->plen = xrealloc(ix->plen, sizeof(int) * nseq);
+        }
+        ix->np = nseq;
+        for (int s = 0; s < nseq; s++) { ix->poff[s] = off[s]; ix->plen[s] = lens[s]; }
+    }
+    embed_rows(ix, tokens, (int)N);
+    int NH = ix->NH, KVD = ix->KVD, HD = ix->HD, QD = ix->QD, grp = ix->NH / ix->KVH;
+    for (int l = 0; l < ix->L; l++) {
+        /* attention block: x (N,C) += o_proj(attn(rope(q), rope(k), v)) */
+        rmsnorm_forward(ix->h, ix->x, w->input_layernorm[l], (int)N, ix->C, ix->eps);
+        linear_forward(ix->q, ix->h, w->q_proj_w[l], w->q_proj_b[l], (int)N, ix->C, QD);
+        linear_forward(ix->k, ix->h, w->k_proj_w[l], w->k_proj_b[l], (int)N, ix->C, KVD);
+        linear_forward(ix->v, ix->h, w->v_proj_w[l], w->v_proj_b[l], (int)N, ix->C, KVD);
+#pragma omp parallel for schedule(static)
+        for (size_t r = 0; r < N; r++) {
+            rope_forward(ix->q + r * QD, NH, HD, ix->row_pos[r], ix->inv_freq);
+            rope_forward(ix->k + r * KVD, ix->KVH, HD, ix->row_pos[r], ix->inv_freq);
+        }
+        if (keep_cache) {
+            memcpy(ix->pk + (size_t)l * ix->pcap * KVD, ix->k, sizeof(float) * N * KVD);
+            memcpy(ix->pv + (size_t)l * ix->pcap * KVD, ix->v, sizeof(float) * N * KVD);
+        }
+#pragma omp parallel for schedule(dynamic, 16)
+        for (size_t rh = 0; rh < N * NH; rh++) {
+            size_t r = rh / NH;
+            int hh = (int)(rh % NH), kh = hh / grp;
+            int s = ix->row_seq[r], i = ix->row_pos[r];
+            const float *k0 = ix->k + (size_t)off[s] * KVD + kh * HD;
+            const float *v0 = ix->v + (size_t)off[s] * KVD + kh * HD;
+            attend(ix->att + r * QD + hh * HD, ix->q + r * QD + hh * HD, k0, v0, i + 1, NULL, NULL, 0,
+                   KVD, HD, ix->scale, ix->scr + (size_t)omp_get_thread_num() * ix->scap);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, ix->C, QD, 1.0f, ix->att, QD,
+                    w->o_proj_w[l], QD, 1.0f, ix->x, ix->C);
+        mlp_block(ix, l, (int)N);
+    }
+    /* gather the last position of each sequence */
+    ix->last = xrealloc(ix->last, sizeof(float) * (size_t)nseq * ix->C);
+    for (int s = 0; s < nseq; s++)
+        memcpy(ix->last + (size_t)s * ix->C, ix->x + (size_t)(off[s + 1] - 1) * ix->C, sizeof(float) * ix->C);
+    float *hid = out_hidden ? out_hidden : xmalloc(sizeof(float) * (size_t)nseq * ix->C);
+    head_forward(ix, ix->last, nseq, hid, out_logits);
+    if (!out_hidden) free(hid);
+    free(off);
+}
+
+void infer_gen_reserve(Infer *ix, int nslots, int max_new) {
+    size_t n = (size_t)nslots * ix->L * max_new * ix->KVD;
+    if ((size_t)ix->nslots * ix->L * ix->max_new * ix->KVD < n || !ix->gk) {
+        free(ix->gk); free(ix->gv); free(ix->gk2); free(ix->gv2);
+        ix->gk = xcalloc(n, sizeof(float)); ix->gv = xcalloc(n, sizeof(float));
+        ix->gk2 = xcalloc(n, sizeof(float)); ix->gv2 = xcalloc(n, sizeof(float));
+    }
+    ix->nslots = nslots;
+    ix->max_new = max_new;
+}
+
+static inline size_t gidx(const Infer *ix, int slot, int l, int pos) {
+    return (((size_t)slot * ix->L + l) * ix->max_new + pos) * ix->KVD;
+}
+
+void infer_step(Infer *ix, int n, const int *tokens, const int *prefix, const int *slot, int t,
+                float *out_logits) {
+    const ModelWeights *w = ix->w;
+    if (t < 0 || t >= ix->max_new) die(EXIT_DATA, "generation position %d beyond the reserved %d", t, ix->max_new);
+    if (n <= 0) return;
+    int maxctx = 0;
+    for (int r = 0; r < n; r++) {
+        if (prefix[r] < 0 || prefix[r] >= ix->np || slot[r] < 0 || slot[r] >= ix->nslots)
+            die(EXIT_DATA, "infer_step: bad prefix/slot for row %d", r);
+        if (ix->plen[prefix[r]] + t + 1 > maxctx) maxctx = ix->plen[prefix[r]] + t + 1;
+    }
+    ensure_rows(ix, n);
+    ensure_scratch(ix, maxctx);
+    embed_rows(ix, tokens, n);
+    int NH = ix->NH, KVD = ix->KVD, HD = ix->HD, QD = ix->QD, grp = ix->NH / ix->KVH;
+    for (int l = 0; l < ix->L; l++) {
+        rmsnorm_forward(ix->h, ix->x, w->input_layernorm[l], n, ix->C, ix->eps);
+        linear_forward(ix->q, ix->h, w->q_proj_w[l], w->q_proj_b[l], n, ix->C, QD);
+        linear_forward(ix->k, ix->h, w->k_proj_w[l], w->k_proj_b[l], n, ix->C, KVD);
+        linear_forward(ix->v, ix->h, w->v_proj_w[l], w->v_proj_b[l], n, ix->C, KVD);
+        for (int r = 0; r < n; r++) {
+            int pos = ix->plen[prefix[r]] + t;
+            rope_forward(ix->q + (size_t)r * QD, NH, HD, pos, ix->inv_freq);
+            rope_forward(ix->k + (size_t)r * KVD, ix->KVH, HD, pos, ix->inv_freq);
+            memcpy(ix->gk + gidx(ix, slot[r], l, t), ix->k + (size_t)r * KVD, sizeof(float) * KVD);
+            memcpy(ix->gv + gidx(ix, slot[r], l, t), ix->v + (size_t)r * KVD, sizeof(float) * KVD);
+        }
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int rh = 0; rh < n * NH; rh++) {
+            int r = rh / NH, hh = rh % NH, kh = hh / grp, p = prefix[r];
+            const float *k1 = ix->pk + ((size_t)l * ix->pcap + ix->poff[p]) * KVD + kh * HD;
+            const float *v1 = ix->pv + ((size_t)l * ix->pcap + ix->poff[p]) * KVD + kh * HD;
+            const float *k2 = ix->gk + gidx(ix, slot[r], l, 0) + kh * HD;
+            const float *v2 = ix->gv + gidx(ix, slot[r], l, 0) + kh * HD;
+            attend(ix->att + (size_t)r * QD + hh * HD, ix->q + (size_t)r * QD + hh * HD, k1, v1,
+                   ix->plen[p], k2, v2, t + 1, KVD, HD, ix->scale,
+                   ix->scr + (size_t)omp_get_thread_num() * ix->scap);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, ix->C, QD, 1.0f, ix->att, QD,
+                    w->o_proj_w[l], QD, 1.0f, ix->x, ix->C);
+        mlp_block(ix, l, n);
+    }
+    head_forward(ix, ix->x, n, ix->h, out_logits);
+}
+
+void infer_reorder(Infer *ix, int n, const int *dst, const int *src, int t) {
+    size_t bytes = sizeof(float) * (size_t)t * ix->KVD;
+    for (int i = 0; i < n; i++)
+        for (int l = 0; l < ix->L; l++) {
+            memcpy(ix->gk2 + gidx(ix, dst[i], l, 0), ix->gk + gidx(ix, src[i], l, 0), bytes);
+            memcpy(ix->gv2 + gidx(ix, dst[i], l, 0), ix->gv + gidx(ix, src[i], l, 0), bytes);
+        }
+    float *a = ix->gk; ix->gk = ix->gk2; ix->gk2 = a;
+    a = ix->gv; ix->gv = ix->gv2; ix->gv2 = a;
+}

@@ -1,0 +1,46 @@
+/* infer: KV-cache forward of the Qwen2-shaped model over ModelWeights (fp32, CPU), for
+ * decode (beam search) and ground (title embeddings). A small self-contained inference path
+ * in the style of llama2.c's run.c, but batched: every matrix product runs over all rows of
+ * all sequences at once through cblas_sgemm. Same math as model.c's training forward
+ * (RMSNorm, q/k/v with bias, HF rotate-half RoPE, GQA, causal softmax, SwiGLU, final norm,
+ * lm_head); checked against PyTorch by tests/test_decode.sh (tests/beam_oracle.py).
+ *
+ * Two caches:
+ *  - prefix cache: K/V of every position of the sequences given to the last infer_prefill
+ *    (a prompt's K/V is computed once and shared by all its beams);
+ *  - generation cache: K/V of generated tokens, one "slot" per beam, max_new positions each.
+ * A decode row attends to its prefix (prompt) and then to its own slot's positions 0..t.
+ * Shapes: C hidden, KVD = KVH*HD, V vocab, N rows. */
+#ifndef CFT_INFER_H
+#define CFT_INFER_H
+#include "model.h"
+
+typedef struct Infer Infer;
+
+/* cfg and w are borrowed and must outlive the Infer. */
+Infer *infer_new(const ModelConfig *cfg, const ModelWeights *w);
+void infer_free(Infer *ix);
+/* threads for OpenMP loops and OpenBLAS (<= 0: all cores) */
+void infer_set_threads(Infer *ix, int n);
+
+/* Full forward of nseq sequences, tokens concatenated (sum(lens) ids), positions 0..len-1.
+ * out_hidden (nseq, C): final-norm hidden state at each sequence's last token (or NULL);
+ * out_logits (nseq, V): logits at the last token (or NULL). When keep_cache != 0 the K/V of
+ * all positions are kept as prefix p = 0..nseq-1 for infer_step (replacing earlier ones).
+ * Every len must be >= 1. */
+void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int keep_cache,
+                   float *out_hidden, float *out_logits);
+
+/* Size the generation cache: nslots beam slots of max_new positions (clears it). */
+void infer_gen_reserve(Infer *ix, int nslots, int max_new);
+
+/* One decode step for n rows: row r feeds tokens[r] at generation position t (same t for
+ * every row; absolute position = len(prefix[r]) + t), writes its K/V to slot[r] position t,
+ * attends over prefix[r] and slot[r] positions 0..t. out_logits (n, V). */
+void infer_step(Infer *ix, int n, const int *tokens, const int *prefix, const int *slot, int t,
+                float *out_logits);
+
+/* Beam reordering: new slot dst[i] receives old slot src[i]'s positions 0..t-1 (i < n).
+ * Slots not named in dst are undefined afterwards. */
+void infer_reorder(Infer *ix, int n, const int *dst, const int *src, int t);
+#endif

@@ -1,0 +1,1125 @@
+/* model.c: the training math of the Qwen2-shaped LLM (fp32, CPU reference path).
+ *
+ * Forward and backward as llm.c-style *_forward / *_backward pairs. Matrix products go
+ * through OpenBLAS (cblas_sgemm); every other loop is OpenMP-parallel with static schedules
+ * and no float atomics, so results are bitwise reproducible for a fixed thread count.
+ *
+ * Token packing. Activations are "packed": only valid (non-padding) tokens are computed,
+ * laid out as rows (n, C). A step is described by a Plan: the token ids and RoPE positions of
+ * the n rows, and a list of attention sequences. A sequence attends over klen positions whose
+ * key/value rows are given by an index list, and owns the queries of positions
+ * [qstart, klen). Normal rows own all their positions. With right padding and positions
+ * starting at 0 per row this is exactly the padded computation with a padding mask.
+ *
+ * Shared instruction prefix (CFT). The counterfactual prompt x_0 and the normal prompt x_h
+ * share their leading tokens (the instruction text before the behaviour sequence). With a
+ * causal model the hidden states of a shared prefix are identical in both passes, so the
+ * counterfactual sequence reuses the normal sequence's rows for its longest common token
+ * prefix and only computes its own suffix; its attention reads the prefix keys/values of the
+ * normal rows and its backward adds into their gradients. All position-wise layers run as one
+ * GEMM over normal + counterfactual-suffix rows. Mathematically identical to two separate
+ * passes without dropout (tested); with dropout the shared prefix draws one mask for both
+ * passes (the authors' code draws two). model_set_share_prefix(m, 0) turns it off.
+ *
+ * Dropout (model_set_dropout, training only): inverted dropout on the two residual branches
+ * of each block -- the attention output after o_proj and the MLP output after down_proj --
+ * before they are added to the residual stream. The keep mask of element (row, channel) of
+ * branch (layer, attn|mlp) is a hash of (seed, train-call counter, layer, branch, row,
+ * channel): reproducible for any thread count, recomputed in the backward pass.
+ *
+ * Logits are computed only at the response positions of the CFT batch (V is large). */
+#include "model.h"
+#include "util.h"
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- plan ---- */
+typedef struct {
+    int qstart, qn, klen;   /* owns queries at positions [qstart, klen), qn = klen - qstart */
+    int qoff;               /* packed row of position qstart */
+    size_t idx_off;         /* into Plan.idx: klen packed rows of positions 0..klen-1 */
+    size_t att_off;         /* into saved attention probs: NH * qn * klen floats */
+} Seq;
+
+typedef struct {
+    int n;                  /* packed rows */
+    int *tok, *pos;         /* (n) token id, RoPE position */
+    int nseq, B;            /* sequences; sample b owns seq b and (if cf) seq B+b */
+    int has_cf;
+    Seq *seq;
+    int *idx;  size_t nidx;
+    size_t natt;
+    int maxk;
+    int cap_n, cap_seq; size_t cap_idx;
+} Plan;
+
+/* ----------------------------------------------------------- activations ---- */
+typedef struct {
+    size_t cap;             /* floats in buf */
+    float *buf;
+    /* per layer, saved for backward */
+    float **res;            /* [L+1] (n,C) residual stream entering layer l; res[L] = final */
+    float **ln1, **rstd1, **q, **k, **v, **att, **ao, **mid, **ln2, **rstd2, **gu, **hh;
+    /* scratch */
+    float *t1;              /* (n,C) branch output / grad */
+    float *dres, *dln, *dq, *dk, *dv, *dao, *dgu, *dh;
+    float *scratch;         /* per-thread attention scratch (attn_scratch_floats) */
+} Acts;
+
+struct Model {
+    ModelConfig cfg;
+    int L, C, NH, KVH, HD, F, V, QD, KVD;
+    size_t nparams;
+    float *params, *grads, *adam_m, *adam_v;
+    ModelWeights w, g;
+    float **ptrs;           /* storage of the per-layer pointer arrays of w and g */
+    ParamInfo *table; int ntable;
+    int threads;
+    float drop_p; uint64_t drop_seed, drop_calls; int drop_on;
+    int share_prefix;
+    double flops;
+    Plan plan;
+    Acts a;
+    float *rope_cos, *rope_sin; int rope_n;   /* (rope_n, HD/2) */
+    /* head scratch */
+    float *hx, *hln, *hrstd, *hlogits, *hdx; size_t hcap_rows;
+    double *item_ln, *item_lc; size_t item_cap;
+    int last_nr;            /* rows of hlogits from the last head_step */
+};
+
+#define PAR_FOR _Pragma("omp parallel for schedule(static) num_threads(nt)")
+
+/* ------------------------------------------------------------- helpers ---- */
+static inline uint64_t mix64(uint64_t z) {
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Row-major C (M,N) = alpha op(A) (M,K) op(B) (K,N) + beta C, split over M across the
+ * OpenMP threads, each block a single-threaded OpenBLAS call. One thread pool for the whole
+ * model (OpenBLAS runs with 1 thread): no two pools spinning against each other on a small
+ * machine; a fixed thread count gives a fixed partition, hence bitwise-reproducible sums. */
+static void mm(int nt, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *Cm, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    int parts = nt;
+    if (parts > 1 && (double)M * N * K < 2e5) parts = 1;   /* not worth a fork */
+    if (parts > M) parts = M;
+    #pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
+    for (int t = 0; t < parts; t++) {
+        int m0 = (int)((long)M * t / parts), m1 = (int)((long)M * (t + 1) / parts);
+        m0 = m0 / 8 * 8; m1 = t + 1 == parts ? M : m1 / 8 * 8;   /* block edges on 8 rows */
+        if (m1 <= m0) continue;
+        const float *Ab = ta ? A + m0 : A + (size_t)m0 * lda;
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m1 - m0, N, K,
+                    alpha, Ab, lda, B, ldb, beta, Cm + (size_t)m0 * ldc, ldc);
+    }
+}
+/* single-threaded, for use inside a parallel region */
+static inline void mm1(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                       int ldb, float beta, float *Cm, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda,
+                B, ldb, beta, Cm, ldc);
+}
+
+/* ------------------------------------------------------ layer: embedding ---- */
+/* x (n,C) = embed[tok] (V,C) */
+static void embedding_forward(float *x, const int *tok, const float *embed, int n, int C, int nt) {
+    PAR_FOR
+    for (int i = 0; i < n; i++) memcpy(x + (size_t)i * C, embed + (size_t)tok[i] * C, sizeof(float) * C);
+}
+/* dembed (V,C) += scatter of dx (n,C); channels split across threads so each element is
+ * summed by one thread in row order (deterministic, no atomics). */
+static void embedding_backward(float *dembed, const float *dx, const int *tok, int n, int C, int nt) {
+    #pragma omp parallel num_threads(nt)
+    {
+        int T = omp_get_num_threads(), id = omp_get_thread_num();
+        int c0 = (int)((long)C * id / T), c1 = (int)((long)C * (id + 1) / T);
+        for (int i = 0; i < n; i++) {
+            float *d = dembed + (size_t)tok[i] * C;
+            const float *s = dx + (size_t)i * C;
+            for (int c = c0; c < c1; c++) d[c] += s[c];
+        }
+    }
+}
+
+/* -------------------------------------------------------- layer: rmsnorm ---- */
+/* y (n,C) = x * rsqrt(mean(x^2) + eps) * w ; rstd (n) saved. fp32 in, sum in double. */
+static void rmsnorm_forward(float *y, float *rstd, const float *x, const float *w, int n, int C,
+                            float eps, int nt) {
+    PAR_FOR
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * C;
+        float *yi = y + (size_t)i * C;
+        double ss = 0;
+        for (int c = 0; c < C; c++) ss += (double)xi[c] * xi[c];
+        float r = (float)(1.0 / sqrt(ss / C + eps));
+        rstd[i] = r;
+        for (int c = 0; c < C; c++) yi[c] = w[c] * (xi[c] * r);
+    }
+}
+/* dx (n,C) += d/dx ; dw (C) += sum_rows dy * x * rstd */
+static void rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                             const float *rstd, int n, int C, int nt) {
+    PAR_FOR
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * C, *dyi = dy + (size_t)i * C;
+        float *dxi = dx + (size_t)i * C;
+        float r = rstd[i];
+        double dot = 0;
+        for (int c = 0; c < C; c++) dot += (double)dyi[c] * w[c] * xi[c];
+        float k = (float)(dot * r * r * r / C);
+        for (int c = 0; c < C; c++) dxi[c] += r * w[c] * dyi[c] - k * xi[c];
+    }
+    #pragma omp parallel num_threads(nt)
+    {
+        int T = omp_get_num_threads(), id = omp_get_thread_num();
+        int c0 = (int)((long)C * id / T), c1 = (int)((long)C * (id + 1) / T);
+        for (int i = 0; i < n; i++) {
+            const float *xi = x + (size_t)i * C, *dyi = dy + (size_t)i * C;
+            float r = rstd[i];
+            for (int c = c0; c < c1; c++) dw[c] += dyi[c] * (xi[c] * r);
+        }
+    }
+}
+
+/* --------------------------------------------------------- layer: linear ---- */
+/* y (n,OUT) = x (n,IN) @ w^T, w (OUT,IN) as HF stores it; + b (OUT) if b */
+static void linear_forward(Model *m, float *y, const float *x, const float *w, const float *b,
+                           int n, int IN, int OUT, int nt) {
+    if (n == 0) return;
+    mm(nt, 0, 1, n, OUT, IN, 1.0f, x, IN, w, IN, 0.0f, y, OUT);
+    m->flops += 2.0 * n * IN * OUT;
+    if (b) {
+        PAR_FOR
+        for (int i = 0; i < n; i++) {
+            float *yi = y + (size_t)i * OUT;
+            for (int o = 0; o < OUT; o++) yi[o] += b[o];
+        }
+    }
+}
+/* dx (n,IN) = dy (n,OUT) @ w  (+= when accumulate) ; dw (OUT,IN) += dy^T @ x ;
+ * db (OUT) += column sums of dy (columns split across threads, rows in order). */
+static void linear_backward(Model *m, float *dx, int accumulate, float *dw, float *db, const float *dy,
+                            const float *x, const float *w, int n, int IN, int OUT, int nt) {
+    if (n == 0) return;
+    if (dx) {
+        mm(nt, 0, 0, n, IN, OUT, 1.0f, dy, OUT, w, IN, accumulate ? 1.0f : 0.0f, dx, IN);
+        m->flops += 2.0 * n * IN * OUT;
+    }
+    mm(nt, 1, 0, OUT, IN, n, 1.0f, dy, OUT, x, IN, 1.0f, dw, IN);
+    m->flops += 2.0 * n * IN * OUT;
+    if (db) {
+        #pragma omp parallel num_threads(nt)
+        {
+            int T = omp_get_num_threads(), id = omp_get_thread_num();
+            int c0 = (int)((long)OUT * id / T), c1 = (int)((long)OUT * (id + 1) / T);
+            for (int i = 0; i < n; i++) {
+                const float *d = dy + (size_t)i * OUT;
+                for (int c = c0; c < c1; c++) db[c] += d[c];
+            }
+        }
+    }
+}
+
+/* ----------------------------------------------------------- layer: rope ---- */
+/* HF rotate-half RoPE, in place on x (n, H*HD): for i < HD/2 with angle pos * theta^(-2i/HD)
+ *   x'[i] = x[i] cos - x[i+HD/2] sin ;  x'[i+HD/2] = x[i+HD/2] cos + x[i] sin */
+static void rope_forward(float *x, const int *pos, const float *cosT, const float *sinT, int n, int H,
+                         int HD, int nt) {
+    int h2 = HD / 2;
+    PAR_FOR
+    for (int i = 0; i < n; i++) {
+        const float *cs = cosT + (size_t)pos[i] * h2, *sn = sinT + (size_t)pos[i] * h2;
+        for (int h = 0; h < H; h++) {
+            float *v = x + (size_t)i * H * HD + (size_t)h * HD;
+            for (int j = 0; j < h2; j++) {
+                float a = v[j], b = v[j + h2];
+                v[j] = a * cs[j] - b * sn[j];
+                v[j + h2] = b * cs[j] + a * sn[j];
+            }
+        }
+    }
+}
+/* the transpose rotation, in place on the gradient dx (n, H*HD) */
+static void rope_backward(float *dx, const int *pos, const float *cosT, const float *sinT, int n, int H,
+                          int HD, int nt) {
+    int h2 = HD / 2;
+    PAR_FOR
+    for (int i = 0; i < n; i++) {
+        const float *cs = cosT + (size_t)pos[i] * h2, *sn = sinT + (size_t)pos[i] * h2;
+        for (int h = 0; h < H; h++) {
+            float *v = dx + (size_t)i * H * HD + (size_t)h * HD;
+            for (int j = 0; j < h2; j++) {
+                float a = v[j], b = v[j + h2];
+                v[j] = a * cs[j] + b * sn[j];
+                v[j + h2] = b * cs[j] - a * sn[j];
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------ layer: attention ---- */
+/* Grouped-query causal attention over the plan's sequences.
+ * q (n, NH*HD) and k, v (n, KVH*HD) post-RoPE; out (n, NH*HD); att: saved probabilities,
+ * per sequence (NH, qn, klen), zero above the causal diagonal. Query head h reads kv head
+ * h / (NH/KVH). Work item = (sample b, kv head g): it gathers the sequence's keys/values of
+ * head g into contiguous scratch (klen, HD), runs the products as single-threaded sgemms, and
+ * owns every row its sequences write, so the backward's key/value sums need no atomics.
+ * Scratch per thread: attn_scratch_floats(maxk, HD). */
+static size_t attn_scratch_floats(int maxk, int HD) { return (size_t)maxk * (4 * (size_t)HD + (size_t)maxk); }
+
+static double attn_flops(const Plan *p, int NH, int HD, double per_pair) {
+    double fl = 0;   /* the sgemms compute the full (qn, klen) rectangle */
+    for (int s = 0; s < p->nseq; s++) fl += (double)p->seq[s].qn * p->seq[s].klen * NH * HD * per_pair;
+    return fl;
+}
+
+static void attention_forward(Model *m, float *out, float *att, const float *q, const float *k,
+                              const float *v, const Plan *p, float *scratch, int nt) {
+    int NH = m->NH, KVH = m->KVH, HD = m->HD, QD = m->QD, KVD = m->KVD, rep = NH / KVH;
+    float scale = 1.0f / sqrtf((float)HD);
+    int nitems = p->B * KVH, maxk = p->maxk;
+    m->flops += attn_flops(p, NH, HD, 4.0);
+    #pragma omp parallel num_threads(nt)
+    {
+        float *Kg = scratch + (size_t)omp_get_thread_num() * attn_scratch_floats(maxk, HD);
+        float *Vg = Kg + (size_t)maxk * HD;
+        #pragma omp for schedule(static)
+        for (int it = 0; it < nitems; it++) {
+            int b = it / KVH, g = it % KVH;
+            for (int which = 0; which < 1 + p->has_cf; which++) {
+                const Seq *S = &p->seq[b + which * p->B];
+                if (S->qn == 0) continue;
+                const int *idx = p->idx + S->idx_off;
+                int kl = S->klen, qn = S->qn;
+                for (int j = 0; j < kl; j++) {
+                    memcpy(Kg + (size_t)j * HD, k + (size_t)idx[j] * KVD + (size_t)g * HD, sizeof(float) * HD);
+                    memcpy(Vg + (size_t)j * HD, v + (size_t)idx[j] * KVD + (size_t)g * HD, sizeof(float) * HD);
+                }
+                for (int hh = 0; hh < rep; hh++) {
+                    int h = g * rep + hh;
+                    const float *Q = q + (size_t)S->qoff * QD + (size_t)h * HD;
+                    float *P = att + S->att_off + (size_t)h * qn * kl;
+                    /* scores (qn, klen) = Q (qn, HD) Kg^T * scale */
+                    mm1(0, 1, qn, kl, HD, scale, Q, QD, Kg, HD, 0.0f, P, kl);
+                    for (int i = 0; i < qn; i++) {
+                        float *Pi = P + (size_t)i * kl;
+                        int last = S->qstart + i;          /* causal: keys 0..last */
+                        float mx = -INFINITY;
+                        for (int j = 0; j <= last; j++) if (Pi[j] > mx) mx = Pi[j];
+                        float sum = 0;
+                        for (int j = 0; j <= last; j++) { Pi[j] = expf(Pi[j] - mx); sum += Pi[j]; }
+                        float inv = 1.0f / sum;
+                        for (int j = 0; j <= last; j++) Pi[j] *= inv;
+                        for (int j = last + 1; j < kl; j++) Pi[j] = 0.0f;
+                    }
+                    /* out (qn, HD) = P (qn, klen) Vg (klen, HD) */
+                    mm1(0, 0, qn, HD, kl, 1.0f, P, kl, Vg, HD, 0.0f, out + (size_t)S->qoff * QD + (size_t)h * HD, QD);
+                }
+            }
+        }
+    }
+}
+
+/* dq (n,NH*HD) = ; dk, dv (n,KVH*HD) must be zero on entry (they are summed into) */
+static void attention_backward(Model *m, float *dq, float *dk, float *dv, const float *dout,
+                               const float *att, const float *q, const float *k, const float *v,
+                               const Plan *p, float *scratch, int nt) {
+    int NH = m->NH, KVH = m->KVH, HD = m->HD, QD = m->QD, KVD = m->KVD, rep = NH / KVH;
+    float scale = 1.0f / sqrtf((float)HD);
+    int nitems = p->B * KVH, maxk = p->maxk;
+    m->flops += attn_flops(p, NH, HD, 8.0);
+    #pragma omp parallel num_threads(nt)
+    {
+        float *Kg = scratch + (size_t)omp_get_thread_num() * attn_scratch_floats(maxk, HD);
+        float *Vg = Kg + (size_t)maxk * HD, *dKg = Vg + (size_t)maxk * HD, *dVg = dKg + (size_t)maxk * HD;
+        float *dS = dVg + (size_t)maxk * HD;
+        #pragma omp for schedule(static)
+        for (int it = 0; it < nitems; it++) {
+            int b = it / KVH, g = it % KVH;
+            for (int which = 0; which < 1 + p->has_cf; which++) {
+                const Seq *S = &p->seq[b + which * p->B];
+                if (S->qn == 0) continue;
+                const int *idx = p->idx + S->idx_off;
+                int kl = S->klen, qn = S->qn;
+                for (int j = 0; j < kl; j++) {
+                    memcpy(Kg + (size_t)j * HD, k + (size_t)idx[j] * KVD + (size_t)g * HD, sizeof(float) * HD);
+                    memcpy(Vg + (size_t)j * HD, v + (size_t)idx[j] * KVD + (size_t)g * HD, sizeof(float) * HD);
+                }
+                memset(dKg, 0, sizeof(float) * (size_t)kl * HD);
+                memset(dVg, 0, sizeof(float) * (size_t)kl * HD);
+                for (int hh = 0; hh < rep; hh++) {
+                    int h = g * rep + hh;
+                    const float *Q = q + (size_t)S->qoff * QD + (size_t)h * HD;
+                    const float *dO = dout + (size_t)S->qoff * QD + (size_t)h * HD;
+                    const float *P = att + S->att_off + (size_t)h * qn * kl;
+                    /* dP (qn, klen) = dO Vg^T ; dVg += P^T dO */
+                    mm1(0, 1, qn, kl, HD, 1.0f, dO, QD, Vg, HD, 0.0f, dS, kl);
+                    mm1(1, 0, kl, HD, qn, 1.0f, P, kl, dO, QD, 1.0f, dVg, HD);
+                    /* dS = P * (dP - sum_j P dP) * scale (zero above the diagonal as P is) */
+                    for (int i = 0; i < qn; i++) {
+                        const float *Pi = P + (size_t)i * kl;
+                        float *di = dS + (size_t)i * kl;
+                        int last = S->qstart + i;
+                        float sum = 0;
+                        for (int j = 0; j <= last; j++) sum += Pi[j] * di[j];
+                        for (int j = 0; j <= last; j++) di[j] = Pi[j] * (di[j] - sum) * scale;
+                        for (int j = last + 1; j < kl; j++) di[j] = 0.0f;
+                    }
+                    /* dQ (qn, HD) = dS Kg ; dKg += dS^T Q */
+                    mm1(0, 0, qn, HD, kl, 1.0f, dS, kl, Kg, HD, 0.0f, dq + (size_t)S->qoff * QD + (size_t)h * HD, QD);
+                    mm1(1, 0, kl, HD, qn, 1.0f, dS, kl, Q, QD, 1.0f, dKg, HD);
+                }
+                for (int j = 0; j < kl; j++) {
+                    float *dkr = dk + (size_t)idx[j] * KVD + (size_t)g * HD, *dvr = dv + (size_t)idx[j] * KVD + (size_t)g * HD;
+                    const float *a = dKg + (size_t)j * HD, *c = dVg + (size_t)j * HD;
+                    for (int e = 0; e < HD; e++) { dkr[e] += a[e]; dvr[e] += c[e]; }
+                }
+            }
+        }
+    }
+}
+
+/* --------------------------------------------------------- layer: swiglu ---- */
+/* h (n,F) = silu(gate) * up, gu (n,2F) = [gate | up] rows */
+static void swiglu_forward(float *h, const float *gu, int n, int F, int nt) {
+    PAR_FOR
+    for (int i = 0; i < n; i++) {
+        const float *g = gu + (size_t)i * 2 * F, *u = g + F;
+        float *hi = h + (size_t)i * F;
+        for (int c = 0; c < F; c++) hi[c] = g[c] / (1.0f + expf(-g[c])) * u[c];
+    }
+}
+/* dgu (n,2F) = d/d[gate|up] given dh (n,F) */
+static void swiglu_backward(float *dgu, const float *dh, const float *gu, int n, int F, int nt) {
+    PAR_FOR
+    for (int i = 0; i < n; i++) {
+        const float *g = gu + (size_t)i * 2 * F, *u = g + F, *d = dh + (size_t)i * F;
+        float *dg = dgu + (size_t)i * 2 * F, *du = dg + F;
+        for (int c = 0; c < F; c++) {
+            float sg = 1.0f / (1.0f + expf(-g[c]));
+            float silu = g[c] * sg;
+            du[c] = d[c] * silu;
+            dg[c] = d[c] * u[c] * sg * (1.0f + g[c] * (1.0f - sg));
+        }
+    }
+}
+
+/* -------------------------------------------------------- layer: dropout ---- */
+static inline float drop_keep(uint64_t key, uint32_t thr, size_t row, int c, float scale) {
+    uint64_t h = mix64(key ^ mix64(((uint64_t)row << 20) ^ (uint64_t)c));
+    return (uint32_t)(h >> 32) >= thr ? scale : 0.0f;
+}
+/* residual (n,C) += dropout(branch (n,C)); key selects (seed, call, layer, branch) */
+static void residual_dropout_forward(float *out, const float *res, const float *branch, int n, int C,
+                                     int on, float p, uint64_t key, int nt) {
+    uint32_t thr = (uint32_t)fmin(4294967295.0, (double)p * 4294967296.0);
+    float scale = 1.0f / (1.0f - p);
+    PAR_FOR
+    for (int i = 0; i < n; i++) {
+        const float *r = res + (size_t)i * C, *b = branch + (size_t)i * C;
+        float *o = out + (size_t)i * C;
+        if (!on) for (int c = 0; c < C; c++) o[c] = r[c] + b[c];
+        else for (int c = 0; c < C; c++) o[c] = r[c] + b[c] * drop_keep(key, thr, (size_t)i, c, scale);
+    }
+}
+/* dbranch (n,C) = dropout mask * dout */
+static void residual_dropout_backward(float *dbranch, const float *dout, int n, int C, int on, float p,
+                                      uint64_t key, int nt) {
+    uint32_t thr = (uint32_t)fmin(4294967295.0, (double)p * 4294967296.0);
+    float scale = 1.0f / (1.0f - p);
+    PAR_FOR
+    for (int i = 0; i < n; i++) {
+        const float *d = dout + (size_t)i * C;
+        float *o = dbranch + (size_t)i * C;
+        if (!on) memcpy(o, d, sizeof(float) * C);
+        else for (int c = 0; c < C; c++) o[c] = d[c] * drop_keep(key, thr, (size_t)i, c, scale);
+    }
+}
+static uint64_t drop_key(const Model *m, int l, int branch) {
+    return mix64(m->drop_seed ^ mix64(m->drop_calls * 1000003ULL + (uint64_t)l * 2 + (uint64_t)branch));
+}
+
+/* ------------------------------------------------------------ model setup ---- */
+static void fill_views(Model *m, float *base, ModelWeights *w, float **ptrs) {
+    int L = m->L, C = m->C, F = m->F, V = m->V, QD = m->QD, KVD = m->KVD;
+    w->input_layernorm = ptrs + 0 * L; w->q_proj_w = ptrs + 1 * L; w->q_proj_b = ptrs + 2 * L;
+    w->k_proj_w = ptrs + 3 * L; w->k_proj_b = ptrs + 4 * L; w->v_proj_w = ptrs + 5 * L;
+    w->v_proj_b = ptrs + 6 * L; w->o_proj_w = ptrs + 7 * L; w->post_attention_layernorm = ptrs + 8 * L;
+    w->gate_proj_w = ptrs + 9 * L; w->up_proj_w = ptrs + 10 * L; w->down_proj_w = ptrs + 11 * L;
+    float *p = base;
+    w->embed_tokens = p; p += (size_t)V * C;
+    for (int l = 0; l < L; l++) {
+        w->input_layernorm[l] = p; p += C;
+        w->q_proj_w[l] = p; p += (size_t)QD * C;
+        w->q_proj_b[l] = p; p += QD;
+        w->k_proj_w[l] = p; p += (size_t)KVD * C;
+        w->k_proj_b[l] = p; p += KVD;
+        w->v_proj_w[l] = p; p += (size_t)KVD * C;
+        w->v_proj_b[l] = p; p += KVD;
+        w->o_proj_w[l] = p; p += (size_t)C * QD;
+        w->post_attention_layernorm[l] = p; p += C;
+        w->gate_proj_w[l] = p; p += (size_t)F * C;
+        w->up_proj_w[l] = p; p += (size_t)F * C;   /* contiguous after gate: one (2F,C) GEMM */
+        w->down_proj_w[l] = p; p += (size_t)C * F;
+    }
+    w->norm = p; p += C;
+    if (m->cfg.tie_word_embeddings) w->lm_head = w->embed_tokens;
+    else { w->lm_head = p; p += (size_t)V * C; }
+}
+
+static void add_param(Model *m, const char *name, float *base, const float *ptr, int ndim, int d0, int d1) {
+    ParamInfo *pi = &m->table[m->ntable++];
+    snprintf(pi->name, sizeof pi->name, "%s", name);
+    pi->offset = (size_t)(ptr - base);
+    pi->ndim = ndim; pi->shape[0] = d0; pi->shape[1] = ndim > 1 ? d1 : 0;
+    pi->numel = (size_t)d0 * (ndim > 1 ? (size_t)d1 : 1);
+}
+
+static void build_table(Model *m) {
+    int L = m->L, C = m->C, F = m->F, V = m->V, QD = m->QD, KVD = m->KVD;
+    m->table = xcalloc((size_t)12 * L + 3, sizeof(ParamInfo));
+    float *b = m->params; const ModelWeights *w = &m->w;
+    char nm[96];
+    add_param(m, "model.embed_tokens.weight", b, w->embed_tokens, 2, V, C);
+    for (int l = 0; l < L; l++) {
+#define P(suffix, ptr, nd, a0, a1) do { snprintf(nm, sizeof nm, "model.layers.%d.%s", l, suffix); \
+        add_param(m, nm, b, ptr, nd, a0, a1); } while (0)
+        P("input_layernorm.weight", w->input_layernorm[l], 1, C, 0);
+        P("self_attn.q_proj.weight", w->q_proj_w[l], 2, QD, C);
+        P("self_attn.q_proj.bias", w->q_proj_b[l], 1, QD, 0);
+        P("self_attn.k_proj.weight", w->k_proj_w[l], 2, KVD, C);
+        P("self_attn.k_proj.bias", w->k_proj_b[l], 1, KVD, 0);
+        P("self_attn.v_proj.weight", w->v_proj_w[l], 2, KVD, C);
+        P("self_attn.v_proj.bias", w->v_proj_b[l], 1, KVD, 0);
+        P("self_attn.o_proj.weight", w->o_proj_w[l], 2, C, QD);
+        P("post_attention_layernorm.weight", w->post_attention_layernorm[l], 1, C, 0);
+        P("mlp.gate_proj.weight", w->gate_proj_w[l], 2, F, C);
+        P("mlp.up_proj.weight", w->up_proj_w[l], 2, F, C);
+        P("mlp.down_proj.weight", w->down_proj_w[l], 2, C, F);
+#undef P
+    }
+    add_param(m, "model.norm.weight", b, w->norm, 1, C, 0);
+    if (!m->cfg.tie_word_embeddings) add_param(m, "lm_head.weight", b, w->lm_head, 2, V, C);
+}
+
+Model *model_new(const ModelConfig *cfg, uint64_t seed) {
+    const ModelConfig *c = cfg;
+    if (c->vocab_size < 1 || c->hidden_size < 1 || c->intermediate_size < 1 || c->num_hidden_layers < 1 ||
+        c->num_attention_heads < 1 || c->num_key_value_heads < 1)
+        die(EXIT_DATA, "model config: sizes must be positive");
+    if (c->hidden_size % c->num_attention_heads)
+        die(EXIT_DATA, "model config: hidden_size %d not divisible by num_attention_heads %d",
+            c->hidden_size, c->num_attention_heads);
+    if ((c->hidden_size / c->num_attention_heads) % 2)
+        die(EXIT_DATA, "model config: head dim %d must be even (RoPE)", c->hidden_size / c->num_attention_heads);
+    if (c->num_attention_heads % c->num_key_value_heads)
+        die(EXIT_DATA, "model config: num_attention_heads %d not divisible by num_key_value_heads %d",
+            c->num_attention_heads, c->num_key_value_heads);
+    if (!(c->rms_norm_eps > 0) || !(c->rope_theta > 0))
+        die(EXIT_DATA, "model config: rms_norm_eps and rope_theta must be positive");
+    Model *m = xcalloc(1, sizeof(Model));
+    m->cfg = *cfg;
+    m->L = c->num_hidden_layers; m->C = c->hidden_size; m->NH = c->num_attention_heads;
+    m->KVH = c->num_key_value_heads; m->HD = m->C / m->NH; m->F = c->intermediate_size;
+    m->V = c->vocab_size; m->QD = m->NH * m->HD; m->KVD = m->KVH * m->HD;
+    size_t per = (size_t)m->C * 2 + (size_t)m->QD * m->C + m->QD + 2 * ((size_t)m->KVD * m->C + m->KVD) +
+                 (size_t)m->C * m->QD + 3 * (size_t)m->F * m->C;
+    m->nparams = (size_t)m->V * m->C + per * m->L + m->C + (c->tie_word_embeddings ? 0 : (size_t)m->V * m->C);
+    m->params = xmalloc(m->nparams * sizeof(float));
+    m->grads = xcalloc(m->nparams, sizeof(float));
+    m->adam_m = xcalloc(m->nparams, sizeof(float));
+    m->adam_v = xcalloc(m->nparams, sizeof(float));
+    m->ptrs = xcalloc((size_t)24 * m->L, sizeof(float *));
+    fill_views(m, m->params, &m->w, m->ptrs);
+    fill_views(m, m->grads, &m->g, m->ptrs + 12 * m->L);
+    build_table(m);
+    /* init: N(0, 0.02) for matrices, 1 for norms, 0 for biases, in buffer order */
+    Rng r; rng_seed(&r, seed);
+    for (int t = 0; t < m->ntable; t++) {
+        const ParamInfo *pi = &m->table[t];
+        float *p = m->params + pi->offset;
+        const char *nm = pi->name; size_t ln = strlen(nm);
+        int is_norm = strstr(nm, "norm.weight") != NULL;
+        int is_bias = ln > 5 && !strcmp(nm + ln - 5, ".bias");
+        for (size_t i = 0; i < pi->numel; i++)
+            p[i] = is_norm ? 1.0f : is_bias ? 0.0f : 0.02f * rng_normal(&r);
+    }
+    m->threads = omp_get_num_procs();
+    m->share_prefix = 1;
+    return m;
+}
+
+void model_free(Model *m) {
+    if (!m) return;
+    free(m->params); free(m->grads); free(m->adam_m); free(m->adam_v);
+    free(m->ptrs); free(m->table);
+    Plan *p = &m->plan;
+    free(p->tok); free(p->pos); free(p->seq); free(p->idx);
+    Acts *a = &m->a;
+    free(a->buf); free(a->res); free(a->ln1); free(a->rstd1); free(a->q); free(a->k); free(a->v);
+    free(a->att); free(a->ao); free(a->mid); free(a->ln2); free(a->rstd2); free(a->gu); free(a->hh);
+    free(m->rope_cos); free(m->rope_sin);
+    free(m->hx); free(m->hln); free(m->hrstd); free(m->hlogits); free(m->hdx);
+    free(m->item_ln); free(m->item_lc);
+    free(m);
+}
+
+int model_param_table(const Model *m, const ParamInfo **out) { *out = m->table; return m->ntable; }
+float *model_params(Model *m) { return m->params; }
+float *model_grads(Model *m) { return m->grads; }
+float *model_adam_m(Model *m) { return m->adam_m; }
+float *model_adam_v(Model *m) { return m->adam_v; }
+const ModelConfig *model_config(const Model *m) { return &m->cfg; }
+const ModelWeights *model_weights(const Model *m) { return &m->w; }
+size_t model_num_params(const Model *m) { return m->nparams; }
+void model_set_threads(Model *m, int n) { m->threads = n > 0 ? n : omp_get_num_procs(); }
+void model_set_share_prefix(Model *m, int on) { m->share_prefix = on; }
+double model_flops(const Model *m) { return m->flops; }
+const float *model_last_logits(const Model *m, int *rows) { *rows = m->last_nr; return m->hlogits; }
+void model_set_dropout(Model *m, float p, uint64_t seed) {
+    if (!(p >= 0 && p < 1)) die(EXIT_USAGE, "dropout %g must be in [0, 1)", p);
+    m->drop_p = p; m->drop_seed = seed; m->drop_calls = 0;
+}
+
+/* ---------------------------------------------------------------- plan ---- */
+static void plan_reserve(Plan *p, int n, int nseq, size_t nidx) {
+    if (n > p->cap_n) { p->cap_n = n; p->tok = xrealloc(p->tok, sizeof(int) * n); p->pos = xrealloc(p->pos, sizeof(int) * n); }
+    if (nseq > p->cap_seq) { p->cap_seq = nseq; p->seq = xrealloc(p->seq, sizeof(Seq) * nseq); }
+    if (nidx > p->cap_idx) { p->cap_idx = nidx; p->idx = xrealloc(p->idx, sizeof(int) * nidx); }
+}
+
+static void check_tokens(const Model *m, const int *tok, int n, int b, const char *what) {
+    for (int t = 0; t < n; t++)
+        if (tok[t] < 0 || tok[t] >= m->V)
+            die(EXIT_DATA, "model: batch row %d: %s token %d at position %d outside vocab [0,%d)", b, what, tok[t], t, m->V);
+}
+
+/* Normal rows b = 0..B-1 (packed, valid tokens only), then counterfactual suffixes. */
+static void plan_build(Model *m, int B, int T, const int *tokens, const int *lengths, int Tc,
+                       const int *cf_tokens, const int *cf_lengths) {
+    Plan *p = &m->plan;
+    int has_cf = Tc > 0;
+    int n = 0; size_t nidx = 0;
+    for (int b = 0; b < B; b++) {
+        if (lengths[b] < 0 || lengths[b] > T) die(EXIT_DATA, "model: batch row %d: length %d outside [0,%d]", b, lengths[b], T);
+        if (lengths[b] > m->cfg.max_position_embeddings && m->cfg.max_position_embeddings > 0)
+            die(EXIT_DATA, "model: batch row %d: length %d exceeds max_position_embeddings %d", b, lengths[b], m->cfg.max_position_embeddings);
+        check_tokens(m, tokens + (size_t)b * T, lengths[b], b, "normal");
+        n += lengths[b]; nidx += lengths[b];
+        if (has_cf) {
+            if (cf_lengths[b] < 0 || cf_lengths[b] > Tc) die(EXIT_DATA, "model: batch row %d: counterfactual length %d outside [0,%d]", b, cf_lengths[b], Tc);
+            check_tokens(m, cf_tokens + (size_t)b * Tc, cf_lengths[b], b, "counterfactual");
+            n += cf_lengths[b]; nidx += cf_lengths[b];
+        }
+    }
+    plan_reserve(p, n, B * (1 + has_cf), nidx);
+    p->B = B; p->has_cf = has_cf; p->nseq = B * (1 + has_cf); p->maxk = 1;
+    int off = 0; size_t io = 0, ao = 0;
+    for (int b = 0; b < B; b++) {
+        Seq *S = &p->seq[b];
+        int len = lengths[b];
+        S->qstart = 0; S->qn = len; S->klen = len; S->qoff = off; S->idx_off = io; S->att_off = ao;
+        for (int t = 0; t < len; t++) { p->tok[off + t] = tokens[(size_t)b * T + t]; p->pos[off + t] = t; p->idx[io + t] = off + t; }
+        off += len; io += len; ao += (size_t)m->NH * len * len;
+        if (len > p->maxk) p->maxk = len;
+    }
+    if (has_cf) {
+        for (int b = 0; b < B; b++) {
+            Seq *S = &p->seq[B + b];
+            int len = cf_lengths[b], s = 0;
+            const int *ct = cf_tokens + (size_t)b * Tc, *nt = tokens + (size_t)b * T;
+            if (m->share_prefix) {
+                int lim = len < lengths[b] ? len : lengths[b];
+                while (s < lim && ct[s] == nt[s]) s++;
+            }
+            S->qstart = s; S->qn = len - s; S->klen = len; S->qoff = off; S->idx_off = io; S->att_off = ao;
+            for (int t = 0; t < s; t++) p->idx[io + t] = p->seq[b].qoff + t;
+            for (int t = s; t < len; t++) {
+                p->tok[off + t - s] = ct[t]; p->pos[off + t - s] = t; p->idx[io + t] = off + t - s;
+            }
+            off += len - s; io += len; ao += (size_t)m->NH * (len - s) * len;
+            if (len > p->maxk) p->maxk = len;
+        }
+    }
+    p->n = off; p->nidx = io; p->natt = ao;
+}
+
+/* ------------------------------------------------------------ activations ---- */
+static float **ptr_arr(float **old, int n) { return xrealloc(old, sizeof(float *) * n); }
+
+static void acts_prepare(Model *m) {
+    Plan *p = &m->plan; Acts *a = &m->a;
+    int L = m->L, C = m->C, QD = m->QD, KVD = m->KVD, F = m->F;
+    size_t n = (size_t)p->n;
+    /* per layer: res ln1 mid ln2 (C), rstd1 rstd2, q ao (QD), k v (KVD), gu (2F), hh (F), att */
+    size_t per = n * (4 * (size_t)C + 2 + 2 * (size_t)QD + 2 * (size_t)KVD + 3 * (size_t)F) + p->natt;
+    /* scratch: t1 dres dln (C), dq dao (QD), dk dv (KVD), dgu (2F), dh (F), attention */
+    size_t scratch = n * (3 * (size_t)C + 2 * (size_t)QD + 2 * (size_t)KVD + 3 * (size_t)F) +
+                     (size_t)m->threads * attn_scratch_floats(p->maxk, m->HD);
+    size_t need = per * L + n * C + scratch;
+    if (!a->res) {
+        a->res = ptr_arr(NULL, L + 1); a->ln1 = ptr_arr(NULL, L); a->rstd1 = ptr_arr(NULL, L);
+        a->q = ptr_arr(NULL, L); a->k = ptr_arr(NULL, L); a->v = ptr_arr(NULL, L); a->att = ptr_arr(NULL, L);
+        a->ao = ptr_arr(NULL, L); a->mid = ptr_arr(NULL, L); a->ln2 = ptr_arr(NULL, L); a->rstd2 = ptr_arr(NULL, L);
+        a->gu = ptr_arr(NULL, L); a->hh = ptr_arr(NULL, L);
+    }
+    if (need > a->cap) { free(a->buf); a->buf = xmalloc(need * sizeof(float)); a->cap = need; }
+    float *q = a->buf;
+#define TAKE(dst, cnt) do { dst = q; q += (cnt); } while (0)
+    for (int l = 0; l < L; l++) {
+        TAKE(a->res[l], n * C); TAKE(a->ln1[l], n * C); TAKE(a->rstd1[l], n); TAKE(a->q[l], n * QD);
+        TAKE(a->k[l], n * KVD); TAKE(a->v[l], n * KVD); TAKE(a->ao[l], n * QD); TAKE(a->mid[l], n * C);
+        TAKE(a->ln2[l], n * C); TAKE(a->rstd2[l], n); TAKE(a->gu[l], n * 2 * F); TAKE(a->hh[l], n * F);
+        TAKE(a->att[l], p->natt);
+    }
+    TAKE(a->res[L], n * C);
+    TAKE(a->t1, n * C); TAKE(a->dres, n * C); TAKE(a->dln, n * C); TAKE(a->dq, n * QD);
+    TAKE(a->dk, n * KVD); TAKE(a->dv, n * KVD); TAKE(a->dao, n * QD); TAKE(a->dgu, n * 2 * F);
+    TAKE(a->dh, n * F); TAKE(a->scratch, (size_t)m->threads * attn_scratch_floats(p->maxk, m->HD));
+#undef TAKE
+    if ((size_t)(q - a->buf) > a->cap) die(EXIT_IO, "model: internal error: activation arena overflow");
+}
+
+static void rope_prepare(Model *m, int maxpos) {
+    if (maxpos <= m->rope_n) return;
+    int h2 = m->HD / 2;
+    m->rope_cos = xrealloc(m->rope_cos, sizeof(float) * (size_t)maxpos * h2);
+    m->rope_sin = xrealloc(m->rope_sin, sizeof(float) * (size_t)maxpos * h2);
+    /* as HF computes it in fp32: inv_freq = 1 / theta^(2i/HD), angle = pos * inv_freq */
+    for (int i = 0; i < h2; i++) {
+        float inv = 1.0f / powf(m->cfg.rope_theta, (float)(2 * i) / (float)m->HD);
+        for (int pp = m->rope_n; pp < maxpos; pp++) {
+            float ang = (float)pp * inv;
+            m->rope_cos[(size_t)pp * h2 + i] = (float)cos((double)ang);
+            m->rope_sin[(size_t)pp * h2 + i] = (float)sin((double)ang);
+        }
+    }
+    m->rope_n = maxpos;
+}
+
+/* ---------------------------------------------------------- body forward ---- */
+static void body_forward(Model *m, int train) {
+    Plan *p = &m->plan; Acts *a = &m->a; const ModelWeights *w = &m->w;
+    int n = p->n, C = m->C, QD = m->QD, KVD = m->KVD, F = m->F, nt = m->threads;
+    float eps = m->cfg.rms_norm_eps;
+    int maxpos = 1;
+    for (int i = 0; i < n; i++) if (p->pos[i] + 1 > maxpos) maxpos = p->pos[i] + 1;
+    rope_prepare(m, maxpos);
+    int drop = train && m->drop_p > 0;
+    embedding_forward(a->res[0], p->tok, w->embed_tokens, n, C, nt);
+    for (int l = 0; l < m->L; l++) {
+        rmsnorm_forward(a->ln1[l], a->rstd1[l], a->res[l], w->input_layernorm[l], n, C, eps, nt);
+        linear_forward(m, a->q[l], a->ln1[l], w->q_proj_w[l], w->q_proj_b[l], n, C, QD, nt);
+        linear_forward(m, a->k[l], a->ln1[l], w->k_proj_w[l], w->k_proj_b[l], n, C, KVD, nt);
+        linear_forward(m, a->v[l], a->ln1[l], w->v_proj_w[l], w->v_proj_b[l], n, C, KVD, nt);
+        rope_forward(a->q[l], p->pos, m->rope_cos, m->rope_sin, n, m->NH, m->HD, nt);
+        rope_forward(a->k[l], p->pos, m->rope_cos, m->rope_sin, n, m->KVH, m->HD, nt);
+        attention_forward(m, a->ao[l], a->att[l], a->q[l], a->k[l], a->v[l], p, a->scratch, nt);
+        linear_forward(m, a->t1, a->ao[l], w->o_proj_w[l], NULL, n, QD, C, nt);
+        residual_dropout_forward(a->mid[l], a->res[l], a->t1, n, C, drop, m->drop_p, drop_key(m, l, 0), nt);
+        rmsnorm_forward(a->ln2[l], a->rstd2[l], a->mid[l], w->post_attention_layernorm[l], n, C, eps, nt);
+        linear_forward(m, a->gu[l], a->ln2[l], w->gate_proj_w[l], NULL, n, C, 2 * F, nt);
+        swiglu_forward(a->hh[l], a->gu[l], n, F, nt);
+        linear_forward(m, a->t1, a->hh[l], w->down_proj_w[l], NULL, n, F, C, nt);
+        residual_dropout_forward(a->res[l + 1], a->mid[l], a->t1, n, C, drop, m->drop_p, drop_key(m, l, 1), nt);
+    }
+}
+
+/* a->dres (n,C) holds dL/d res[L] on entry */
+static void body_backward(Model *m, int train) {
+    Plan *p = &m->plan; Acts *a = &m->a; const ModelWeights *w = &m->w; ModelWeights *g = &m->g;
+    int n = p->n, C = m->C, QD = m->QD, KVD = m->KVD, F = m->F, nt = m->threads;
+    int drop = train && m->drop_p > 0;
+    for (int l = m->L - 1; l >= 0; l--) {
+        /* MLP branch: res[l+1] = mid + drop(down(swiglu(gate/up(rmsnorm(mid))))) */
+        residual_dropout_backward(a->t1, a->dres, n, C, drop, m->drop_p, drop_key(m, l, 1), nt);
+        linear_backward(m, a->dh, 0, g->down_proj_w[l], NULL, a->t1, a->hh[l], w->down_proj_w[l], n, F, C, nt);
+        swiglu_backward(a->dgu, a->dh, a->gu[l], n, F, nt);
+        linear_backward(m, a->dln, 0, g->gate_proj_w[l], NULL, a->dgu, a->ln2[l], w->gate_proj_w[l], n, C, 2 * F, nt);
+        rmsnorm_backward(a->dres, g->post_attention_layernorm[l], a->dln, a->mid[l], w->post_attention_layernorm[l],
+                         a->rstd2[l], n, C, nt);
+        /* attention branch: mid = res + drop(o(attn(rope(q,k), v))) */
+        residual_dropout_backward(a->t1, a->dres, n, C, drop, m->drop_p, drop_key(m, l, 0), nt);
+        linear_backward(m, a->dao, 0, g->o_proj_w[l], NULL, a->t1, a->ao[l], w->o_proj_w[l], n, QD, C, nt);
+        memset(a->dk, 0, sizeof(float) * (size_t)n * KVD);
+        memset(a->dv, 0, sizeof(float) * (size_t)n * KVD);
+        attention_backward(m, a->dq, a->dk, a->dv, a->dao, a->att[l], a->q[l], a->k[l], a->v[l], p, a->scratch, nt);
+        rope_backward(a->dq, p->pos, m->rope_cos, m->rope_sin, n, m->NH, m->HD, nt);
+        rope_backward(a->dk, p->pos, m->rope_cos, m->rope_sin, n, m->KVH, m->HD, nt);
+        linear_backward(m, a->dln, 0, g->q_proj_w[l], g->q_proj_b[l], a->dq, a->ln1[l], w->q_proj_w[l], n, C, QD, nt);
+        linear_backward(m, a->dln, 1, g->k_proj_w[l], g->k_proj_b[l], a->dk, a->ln1[l], w->k_proj_w[l], n, C, KVD, nt);
+        linear_backward(m, a->dln, 1, g->v_proj_w[l], g->v_proj_b[l], a->dv, a->ln1[l], w->v_proj_w[l], n, C, KVD, nt);
+        rmsnorm_backward(a->dres, g->input_layernorm[l], a->dln, a->res[l], w->input_layernorm[l], a->rstd1[l], n, C, nt);
+    }
+    embedding_backward(g->embed_tokens, a->dres, p->tok, n, C, nt);
+}
+
+/* --------------------------------------------------------------- LM head ---- */
+/* One loss item: CE of row ih (weight nw) and, when i0 >= 0, CE of row ih - row i0
+ * (weight cw, scaled by lambda). Rows index the head's gathered output rows. */
+typedef struct { int ih, i0, label; float nw, cw; } Item;
+
+static void head_reserve(Model *m, size_t rows, size_t items) {
+    if (rows > m->hcap_rows) {
+        m->hcap_rows = rows;
+        m->hx = xrealloc(m->hx, sizeof(float) * rows * m->C);
+        m->hln = xrealloc(m->hln, sizeof(float) * rows * m->C);
+        m->hdx = xrealloc(m->hdx, sizeof(float) * rows * m->C);
+        m->hrstd = xrealloc(m->hrstd, sizeof(float) * rows);
+        m->hlogits = xrealloc(m->hlogits, sizeof(float) * rows * m->V);
+    }
+    if (items > m->item_cap) {
+        m->item_cap = items;
+        m->item_ln = xrealloc(m->item_ln, sizeof(double) * items);
+        m->item_lc = xrealloc(m->item_lc, sizeof(double) * items);
+    }
+}
+
+/* logsumexp of z (V) or of z - z0 when z0 */
+static float lse(const float *z, const float *z0, int V) {
+    float mx = -INFINITY;
+    for (int v = 0; v < V; v++) { float d = z0 ? z[v] - z0[v] : z[v]; if (d > mx) mx = d; }
+    double s = 0;
+    for (int v = 0; v < V; v++) { float d = z0 ? z[v] - z0[v] : z[v]; s += expf(d - mx); }
+    return mx + (float)log(s);
+}
+
+/* Final norm + logits for the packed rows rows[0..nr), the loss items, and (train) the
+ * backward into a->dres. Adds the weighted sums to *Ln / *Lc. */
+static void head_step(Model *m, const int *rows, int nr, const Item *items, int ni, float lambda, int train,
+                      double *Ln, double *Lc) {
+    Acts *a = &m->a; const ModelWeights *w = &m->w; ModelWeights *g = &m->g;
+    int C = m->C, V = m->V, nt = m->threads;
+    head_reserve(m, (size_t)nr, (size_t)ni);
+    m->last_nr = nr;
+    if (nr == 0) return;
+    PAR_FOR
+    for (int i = 0; i < nr; i++) memcpy(m->hx + (size_t)i * C, a->res[m->L] + (size_t)rows[i] * C, sizeof(float) * C);
+    rmsnorm_forward(m->hln, m->hrstd, m->hx, w->norm, nr, C, m->cfg.rms_norm_eps, nt);
+    float *z = m->hlogits;
+    /* logits (nr,V) = hln (nr,C) @ lm_head^T (V,C) */
+    linear_forward(m, z, m->hln, w->lm_head, NULL, nr, C, V, nt);
+    PAR_FOR
+    for (int it = 0; it < ni; it++) {
+        const Item *itm = &items[it];
+        float *zh = z + (size_t)itm->ih * V;
+        float *z0 = itm->i0 >= 0 ? z + (size_t)itm->i0 * V : NULL;
+        float lh = lse(zh, NULL, V);
+        m->item_ln[it] = (double)itm->nw * (lh - zh[itm->label]);
+        float ld = 0;
+        if (z0) { ld = lse(zh, z0, V); m->item_lc[it] = (double)itm->cw * (ld - (zh[itm->label] - z0[itm->label])); }
+        else m->item_lc[it] = 0;
+        if (!train) continue;
+        /* dL/dz_h = nw (softmax(z_h) - onehot) + lambda cw (softmax(z_h - z_0) - onehot);
+         * dL/dz_0 = -lambda cw (softmax(z_h - z_0) - onehot) */
+        float lc = lambda * itm->cw;
+        for (int v = 0; v < V; v++) {
+            float oh = v == itm->label ? 1.0f : 0.0f;
+            float gh = itm->nw * (expf(zh[v] - lh) - oh);
+            if (z0) {
+                float gd = lc * (expf((zh[v] - z0[v]) - ld) - oh);
+                zh[v] = gh + gd;
+                z0[v] = -gd;
+            } else zh[v] = gh;
+        }
+    }
+    for (int it = 0; it < ni; it++) { *Ln += m->item_ln[it]; *Lc += m->item_lc[it]; }
+    if (!train) return;
+    /* rows that no item touches carry no gradient */
+    {
+        char *used = xcalloc((size_t)nr, 1);
+        for (int it = 0; it < ni; it++) { used[items[it].ih] = 1; if (items[it].i0 >= 0) used[items[it].i0] = 1; }
+        for (int i = 0; i < nr; i++) if (!used[i]) memset(z + (size_t)i * V, 0, sizeof(float) * V);
+        free(used);
+    }
+    /* dhln (nr,C) = dz @ lm_head (into hdx) ; dlm_head += dz^T @ hln */
+    float *dln = m->hdx;
+    linear_backward(m, dln, 0, g->lm_head, NULL, z, m->hln, w->lm_head, nr, C, V, nt);
+    /* rmsnorm backward needs dy separate from dx: move dy into hln (no longer needed) */
+    memcpy(m->hln, dln, sizeof(float) * (size_t)nr * C);
+    memset(m->hdx, 0, sizeof(float) * (size_t)nr * C);
+    rmsnorm_backward(m->hdx, g->norm, m->hln, m->hx, w->norm, m->hrstd, nr, C, nt);
+    /* scatter into the residual gradient in row order (rows may repeat) */
+    for (int i = 0; i < nr; i++) {
+        float *d = a->dres + (size_t)rows[i] * C; const float *s = m->hdx + (size_t)i * C;
+        for (int c = 0; c < C; c++) d[c] += s[c];
+    }
+}
+
+static void step_begin(Model *m) {
+    openblas_set_num_threads(1);
+}
+
+/* ------------------------------------------------------------- CFT step ---- */
+float model_cft_step(Model *m, const CftBatch *bt, float lambda, int train, float *Ln, float *Lc) {
+    step_begin(m);
+    int B = bt->B, R = bt->R, V = m->V;
+    plan_build(m, B, bt->T, bt->tokens, bt->lengths, bt->Tc, bt->cf_tokens, bt->cf_lengths);
+    acts_prepare(m);
+    Plan *p = &m->plan;
+    body_forward(m, train);
+    /* output rows: normal response positions, then counterfactual ones */
+    int *rows = xmalloc(sizeof(int) * (size_t)(2 * B * R + 1));
+    Item *items = xmalloc(sizeof(Item) * (size_t)(B * R + 1));
+    int nr = 0, ni = 0;
+    m->last_nr = 0;
+    for (int b = 0; b < B; b++)
+        for (int r = 0; r < R; r++) {
+            int pos = bt->resp_pos[b * R + r];
+            if (pos < 0) continue;
+            if (pos >= bt->lengths[b]) die(EXIT_DATA, "model: batch row %d: response position %d beyond length %d", b, pos, bt->lengths[b]);
+            int lab = bt->resp_label[b * R + r];
+            if (lab < 0 || lab >= V) die(EXIT_DATA, "model: batch row %d: response label %d outside vocab [0,%d)", b, lab, V);
+            items[ni] = (Item){nr, -1, lab, bt->norm_weight[b * R + r], bt->causal_weight ? bt->causal_weight[b * R + r] : 0};
+            rows[nr++] = p->seq[b].qoff + pos;
+            ni++;
+        }
+    if (p->has_cf) {
+        int k = 0;
+        for (int b = 0; b < B; b++)
+            for (int r = 0; r < R; r++) {
+                if (bt->resp_pos[b * R + r] < 0) continue;
+                int cp = bt->cf_resp_pos[b * R + r];
+                if (cp >= 0) {
+                    if (cp >= bt->cf_lengths[b]) die(EXIT_DATA, "model: batch row %d: counterfactual response position %d beyond length %d", b, cp, bt->cf_lengths[b]);
+                    const Seq *S = &p->seq[B + b];
+                    items[k].i0 = nr;
+                    rows[nr++] = p->idx[S->idx_off + cp];
+                }
+                k++;
+            }
+    }
+    double ln = 0, lc = 0;
+    if (train) memset(m->a.dres, 0, sizeof(float) * (size_t)p->n * m->C);
+    head_step(m, rows, nr, items, ni, lambda, train, &ln, &lc);
+    free(rows); free(items);
+    if (train) {
+        body_backward(m, train);
+        if (m->drop_p > 0) m->drop_calls++;
+    }
+    if (Ln) *Ln = (float)ln;
+    if (Lc) *Lc = (float)lc;
+    return (float)(ln + lambda * lc);
+}
+
+/* ------------------------------------------------------------- LM step ---- */
+float model_lm_step(Model *m, int B, int T, const int *tokens, const int *lengths, int train) {
+    step_begin(m);
+    plan_build(m, B, T, tokens, lengths, 0, NULL, NULL);
+    acts_prepare(m);
+    Plan *p = &m->plan;
+    body_forward(m, train);
+    long count = 0;
+    for (int b = 0; b < B; b++) if (lengths[b] > 1) count += lengths[b] - 1;
+    double ln = 0, lc = 0;
+    if (train) memset(m->a.dres, 0, sizeof(float) * (size_t)p->n * m->C);
+    if (count > 0) {
+        /* the head runs over chunks of output rows to bound the (rows, V) logits buffer */
+        const int CH = 512;
+        int *rows = xmalloc(sizeof(int) * CH);
+        Item *items = xmalloc(sizeof(Item) * CH);
+        float wgt = (float)(1.0 / (double)count);
+        int nr = 0;
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t + 1 < lengths[b]; t++) {
+                items[nr] = (Item){nr, -1, tokens[(size_t)b * T + t + 1], wgt, 0};
+                rows[nr++] = p->seq[b].qoff + t;
+                if (nr == CH) { head_step(m, rows, nr, items, nr, 0, train, &ln, &lc); nr = 0; }
+            }
+        if (nr) head_step(m, rows, nr, items, nr, 0, train, &ln, &lc);
+        free(rows); free(items);
+    }
+    if (train) {
+        body_backward(m, train);
+        if (m->drop_p > 0) m->drop_calls++;
+    }
+    return (float)ln;
+}
+
+/* --------------------------------------------------------------- AdamW ---- */
+void model_zero_grad(Model *m) { memset(m->grads, 0, sizeof(float) * m->nparams); }
+
+float model_grad_norm(const Model *m) {
+    /* fixed chunking (independent of threads), chunk sums added in order: deterministic */
+    const size_t CH = 1 << 16;
+    size_t nch = (m->nparams + CH - 1) / CH;
+    double *part = xcalloc(nch, sizeof(double));
+    int nt = m->threads;
+    PAR_FOR
+    for (long c = 0; c < (long)nch; c++) {
+        size_t a = (size_t)c * CH, e = a + CH < m->nparams ? a + CH : m->nparams;
+        double s = 0;
+        for (size_t i = a; i < e; i++) s += (double)m->grads[i] * m->grads[i];
+        part[c] = s;
+    }
+    double s = 0;
+    for (size_t c = 0; c < nch; c++) s += part[c];
+    free(part);
+    return (float)sqrt(s);
+}
+
+void model_scale_grads(Model *m, float s) {
+    int nt = m->threads;
+    PAR_FOR
+    for (long i = 0; i < (long)m->nparams; i++) m->grads[i] *= s;
+}
+
+/* torch.optim.AdamW (1.13, single-tensor path): p *= 1 - lr*wd; m = b1 m + (1-b1) g;
+ * v = b2 v + (1-b2) g^2; p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps) */
+void model_adamw(Model *m, float lr, float beta1, float beta2, float eps, float wd, long step) {
+    if (step < 1) die(EXIT_USAGE, "model_adamw: step must be >= 1");
+    double bc1 = 1.0 - pow((double)beta1, (double)step);
+    double bc2 = 1.0 - pow((double)beta2, (double)step);
+    float step_size = (float)((double)lr / bc1);
+    float bc2s = (float)sqrt(bc2);
+    float decay = (float)(1.0 - (double)lr * (double)wd);
+    float omb1 = (float)(1.0 - (double)beta1), omb2 = (float)(1.0 - (double)beta2);
+    float *P = m->params, *G = m->grads, *M = m->adam_m, *Vv = m->adam_v;
+    int nt = m->threads;
+    PAR_FOR
+    for (long i = 0; i < (long)m->nparams; i++) {
+        float g = G[i];
+        P[i] *= decay;
+        M[i] = M[i] * beta1 + g * omb1;
+        Vv[i] = Vv[i] * beta2 + omb2 * g * g;
+        float denom = sqrtf(Vv[i]) / bc2s + eps;
+        P[i] += -step_size * (M[i] / denom);
+    }
+}
+
+/* ------------------------------------------------------- gradient checks ---- */
+/* Each check: a layer pair on small random inputs, scalar loss = sum(out * Rw) with random
+ * Rw, analytic input/weight gradients from the *_backward vs central differences (double
+ * loss, step h). Pass when max|fd - an| <= 1e-2 * max|an| + 1e-4. */
+enum { GC_RMSNORM, GC_LINEAR, GC_ROPE, GC_ATTN, GC_SWIGLU, GC_DROPOUT };
+typedef struct {
+    int kind, n, in, out;
+    Model *m;           /* dims, plan, rope tables for attention / rope */
+    float *x, *w, *b, *y, *rw, *aux, *aux2, *aux3, *att;
+    int *pos;
+} GcCtx;
+
+static double gc_loss(GcCtx *c) {
+    Model *m = c->m;
+    size_t ny = 0;
+    switch (c->kind) {
+    case GC_RMSNORM: rmsnorm_forward(c->y, c->aux, c->x, c->w, c->n, c->in, 1e-5f, 2); ny = (size_t)c->n * c->in; break;
+    case GC_LINEAR: linear_forward(m, c->y, c->x, c->w, c->b, c->n, c->in, c->out, 2); ny = (size_t)c->n * c->out; break;
+    case GC_ROPE:
+        memcpy(c->y, c->x, sizeof(float) * (size_t)c->n * c->in);
+        rope_forward(c->y, c->pos, m->rope_cos, m->rope_sin, c->n, c->in / m->HD, m->HD, 2);
+        ny = (size_t)c->n * c->in; break;
+    case GC_ATTN:   /* x = q (n,QD), w = k (n,KVD), b = v (n,KVD) */
+        attention_forward(m, c->y, c->att, c->x, c->w, c->b, &m->plan, c->aux3, 2); ny = (size_t)c->n * m->QD; break;
+    case GC_SWIGLU: swiglu_forward(c->y, c->x, c->n, c->in, 2); ny = (size_t)c->n * c->in; break;
+    case GC_DROPOUT:
+        residual_dropout_forward(c->y, c->w, c->x, c->n, c->in, 1, 0.3f, 12345, 2); ny = (size_t)c->n * c->in; break;
+    }
+    double L = 0;
+    for (size_t i = 0; i < ny; i++) L += (double)c->y[i] * c->rw[i];
+    return L;
+}
+
+static int gc_compare(FILE *f, const char *name, GcCtx *c, float *x, const float *an, size_t n) {
+    const float h = 1e-2f;
+    double maxan = 0, maxerr = 0;
+    for (size_t i = 0; i < n; i++) {
+        float save = x[i];
+        x[i] = save + h; double lp = gc_loss(c);
+        x[i] = save - h; double lm = gc_loss(c);
+        x[i] = save;
+        double fd = (lp - lm) / (2.0 * h);
+        if (fabs(an[i]) > maxan) maxan = fabs(an[i]);
+        if (fabs(fd - an[i]) > maxerr) maxerr = fabs(fd - an[i]);
+    }
+    int ok = maxerr <= 1e-2 * maxan + 1e-4 && maxan > 0;
+    if (f) fprintf(f, "%s gradcheck %-22s n=%-4zu max|grad|=%.3e max|fd-grad|=%.3e\n", ok ? "ok " : "BAD", name, n, maxan, maxerr);
+    return !ok;
+}
+
+static float *gc_rand(Rng *r, size_t n, float sc, float off) {
+    float *x = xmalloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++) x[i] = off + sc * rng_normal(r);
+    return x;
+}
+
+int model_gradcheck_layers(uint64_t seed, FILE *f) {
+    Rng r; rng_seed(&r, seed);
+    int bad = 0;
+    ModelConfig cfg = {.vocab_size = 11, .hidden_size = 8, .intermediate_size = 6, .num_hidden_layers = 1,
+                       .num_attention_heads = 4, .num_key_value_heads = 2, .max_position_embeddings = 64,
+                       .rms_norm_eps = 1e-5f, .rope_theta = 300.0f};
+    Model *m = model_new(&cfg, seed);   /* NH 4, KVH 2, HD 2 */
+    m->threads = 2;
+    rope_prepare(m, 32);
+    const int n = 5, C = 8;
+    float *dx = xcalloc(4096, sizeof(float)), *dw = xcalloc(4096, sizeof(float)), *db = xcalloc(4096, sizeof(float));
+    GcCtx c = {0};
+    c.m = m; c.y = xcalloc(4096, sizeof(float)); c.rw = gc_rand(&r, 4096, 1.0f, 0); c.aux = xcalloc(4096, sizeof(float));
+    /* rmsnorm */
+    c.kind = GC_RMSNORM; c.n = n; c.in = C; c.x = gc_rand(&r, (size_t)n * C, 1, 0.3f); c.w = gc_rand(&r, C, 0.3f, 1);
+    gc_loss(&c);
+    memset(dx, 0, 4096 * 4); memset(dw, 0, 4096 * 4);
+    rmsnorm_backward(dx, dw, c.rw, c.x, c.w, c.aux, n, C, 2);
+    bad += gc_compare(f, "rmsnorm dx", &c, c.x, dx, (size_t)n * C);
+    bad += gc_compare(f, "rmsnorm dw", &c, c.w, dw, C);
+    free(c.x); free(c.w);
+    /* linear with bias */
+    c.kind = GC_LINEAR; c.in = 7; c.out = 6; c.x = gc_rand(&r, (size_t)n * 7, 1, 0); c.w = gc_rand(&r, 42, 0.5f, 0); c.b = gc_rand(&r, 6, 0.5f, 0);
+    memset(dx, 0, 4096 * 4); memset(dw, 0, 4096 * 4); memset(db, 0, 4096 * 4);
+    linear_backward(m, dx, 0, dw, db, c.rw, c.x, c.w, n, 7, 6, 2);
+    bad += gc_compare(f, "linear dx", &c, c.x, dx, (size_t)n * 7);
+    bad += gc_compare(f, "linear dw", &c, c.w, dw, 42);
+    bad += gc_compare(f, "linear db", &c, c.b, db, 6);
+    free(c.x); free(c.w); free(c.b); c.b = NULL;
+    /* rope: 2 heads of HD 2 ... use HD = m->HD = 2 with 3 heads, positions far apart */
+    int pos[5] = {0, 1, 7, 19, 31};
+    c.kind = GC_ROPE; c.in = 3 * m->HD; c.pos = pos; c.x = gc_rand(&r, (size_t)n * c.in, 1, 0);
+    memcpy(dx, c.rw, sizeof(float) * (size_t)n * c.in);
+    rope_backward(dx, pos, m->rope_cos, m->rope_sin, n, 3, m->HD, 2);
+    bad += gc_compare(f, "rope dx", &c, c.x, dx, (size_t)n * c.in);
+    free(c.x);
+    /* swiglu */
+    c.kind = GC_SWIGLU; c.in = 6; c.x = gc_rand(&r, (size_t)n * 12, 1.5f, 0);
+    swiglu_backward(dx, c.rw, c.x, n, 6, 2);
+    bad += gc_compare(f, "swiglu d[gate|up]", &c, c.x, dx, (size_t)n * 12);
+    free(c.x);
+    /* residual dropout: gradient wrt the branch and the residual */
+    c.kind = GC_DROPOUT; c.in = C; c.x = gc_rand(&r, (size_t)n * C, 1, 0); c.w = gc_rand(&r, (size_t)n * C, 1, 0);
+    residual_dropout_backward(dx, c.rw, n, C, 1, 0.3f, 12345, 2);
+    bad += gc_compare(f, "dropout d(branch)", &c, c.x, dx, (size_t)n * C);
+    bad += gc_compare(f, "dropout d(residual)", &c, c.w, c.rw, (size_t)n * C);
+    free(c.x); free(c.w);
+    /* attention: 2 samples with a counterfactual each (shared prefix of 2 and 0 tokens) */
+    {
+        int T = 6, Tc = 5;
+        int tok[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 0}, len[2] = {6, 4};
+        int ctok[10] = {1, 2, 9, 9, 5, 3, 3, 3, 0, 0}, clen[2] = {5, 3};
+        plan_build(m, 2, T, tok, len, Tc, ctok, clen);
+        Plan *p = &m->plan;
+        int N = p->n, QD = m->QD, KVD = m->KVD;
+        c.kind = GC_ATTN; c.n = N;
+        c.x = gc_rand(&r, (size_t)N * QD, 1, 0); c.w = gc_rand(&r, (size_t)N * KVD, 1, 0); c.b = gc_rand(&r, (size_t)N * KVD, 1, 0);
+        c.att = xcalloc(p->natt, sizeof(float));
+        float *dq = xcalloc((size_t)N * QD, sizeof(float)), *dk = xcalloc((size_t)N * KVD, sizeof(float));
+        float *dv = xcalloc((size_t)N * KVD, sizeof(float)), *scr = xcalloc((size_t)2 * attn_scratch_floats(p->maxk, m->HD), sizeof(float));
+        c.aux3 = scr;
+        gc_loss(&c);
+        attention_backward(m, dq, dk, dv, c.rw, c.att, c.x, c.w, c.b, p, scr, 2);
+        bad += gc_compare(f, "attention dq", &c, c.x, dq, (size_t)N * QD);
+        bad += gc_compare(f, "attention dk", &c, c.w, dk, (size_t)N * KVD);
+        bad += gc_compare(f, "attention dv", &c, c.b, dv, (size_t)N * KVD);
+        free(c.x); free(c.w); free(c.b); free(c.att); free(dq); free(dk); free(dv); free(scr);
+    }
+    free(dx); free(dw); free(db); free(c.y); free(c.rw); free(c.aux);
+    model_free(m);
+    return bad;
+}

@@ -1,0 +1,368 @@
+/* model-check: test and benchmark driver of the model math (tools/lib/model.c).
+ *   model-check dump --out DIR [model/batch flags]   one CFT step, every number as raw float32
+ *   model-check gradcheck [--seed S]                 finite-difference checks, layer by layer
+ *   model-check bench --config A|B [--iters N]       CFT and BIGRec step throughput
+ * The dump is read by tests/model_parity.py, which recomputes it in PyTorch. */
+#include "model.h"
+#include "util.h"
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <omp.h>
+#include <sys/stat.h>
+
+static void usage(int code) {
+    fprintf(code ? stderr : stdout,
+        "usage: model-check dump --out DIR [options]   one CFT step (eval + train + AdamW) as raw float32\n"
+        "       model-check gradcheck [--seed S]       finite-difference gradient checks of every layer pair\n"
+        "       model-check bench --config A|B [--iters N] [--warmup N]   CFT / BIGRec step throughput\n"
+        "model options (dump):\n"
+        "  --layers N --hidden C --heads NH --kv-heads KVH --ffn F --vocab V (2 32 4 2 40 50)\n"
+        "  --theta X (rope_theta, 5000) --eps X (rms_norm_eps, 1e-6) --tied 0|1 (0)\n"
+        "batch options (dump): --batch B --len T --cf-len Tc --resp R (4 24 14 5); --cf-len 0 = no cf pass\n"
+        "  --lambda X (0.3) --beta X (0.25, token weights of Eq. 5)\n"
+        "  --lr X (1e-3) --wd X (0.1) --dropout P (0) --share 0|1 (1) --init-std X (0.1)\n"
+        "common: --seed S (1) --threads N (all cores) -q\n");
+    exit(code);
+}
+
+typedef struct {
+    ModelConfig cfg;
+    int B, T, Tc, R, threads, share;
+    float lambda, beta, lr, wd, dropout, init_std;
+    uint64_t seed;
+    const char *out, *config;
+    int iters, warmup;
+} Opts;
+
+static double num(const char *s, const char *flag) {
+    char *e; double v = strtod(s, &e);
+    if (!*s || *e) die(EXIT_USAGE, "%s: not a number: '%s'", flag, s);
+    return v;
+}
+
+static void parse(int argc, char **argv, Opts *o) {
+    memset(o, 0, sizeof *o);
+    ModelConfig *c = &o->cfg;
+    c->num_hidden_layers = 2; c->hidden_size = 32; c->num_attention_heads = 4; c->num_key_value_heads = 2;
+    c->intermediate_size = 40; c->vocab_size = 50; c->rope_theta = 5000; c->rms_norm_eps = 1e-6f;
+    c->max_position_embeddings = 4096; c->tie_word_embeddings = 0;
+    o->B = 4; o->T = 24; o->Tc = 14; o->R = 5; o->lambda = 0.3f; o->beta = 0.25f; o->lr = 1e-3f; o->wd = 0.1f;
+    o->seed = 1; o->share = 1; o->init_std = 0.1f; o->iters = 5; o->warmup = 1;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) continue;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) usage(0);
+        if (i + 1 >= argc) die(EXIT_USAGE, "%s needs a value (see --help)", a);
+        const char *v = argv[++i];
+#define F_(name, dst) if (!strcmp(a, name)) { dst = num(v, a); continue; }
+        F_("--layers", c->num_hidden_layers) F_("--hidden", c->hidden_size) F_("--heads", c->num_attention_heads)
+        F_("--kv-heads", c->num_key_value_heads) F_("--ffn", c->intermediate_size) F_("--vocab", c->vocab_size)
+        F_("--theta", c->rope_theta) F_("--eps", c->rms_norm_eps) F_("--tied", c->tie_word_embeddings)
+        F_("--batch", o->B) F_("--len", o->T) F_("--cf-len", o->Tc) F_("--resp", o->R)
+        F_("--lambda", o->lambda) F_("--beta", o->beta) F_("--lr", o->lr) F_("--wd", o->wd)
+        F_("--dropout", o->dropout) F_("--share", o->share) F_("--init-std", o->init_std)
+        F_("--seed", o->seed) F_("--threads", o->threads) F_("--iters", o->iters) F_("--warmup", o->warmup)
+#undef F_
+        if (!strcmp(a, "--out")) { o->out = v; continue; }
+        if (!strcmp(a, "--config")) { o->config = v; continue; }
+        die(EXIT_USAGE, "unknown option %s (see --help)", a);
+    }
+}
+
+/* A random batch in the shape of the rec objective: normal row b has length len_b (right
+ * padded to T), its last Rb tokens are the response; the counterfactual row shares the
+ * first s_b tokens, then has its own "None" tokens, then the same response. Token weights
+ * (Eq. 5) normalised over the batch; the normal weights are uniform to keep them distinct. */
+typedef struct {
+    int B, T, Tc, R;
+    int *tok, *len, *ctok, *clen, *rpos, *cpos, *lab;
+    float *nw, *cw;
+} Batch;
+
+static void make_batch(Batch *bt, int B, int T, int Tc, int R, int V, float beta, int shared, int full, Rng *r) {
+    bt->B = B; bt->T = T; bt->Tc = Tc; bt->R = R;
+    bt->tok = xcalloc((size_t)B * T, sizeof(int)); bt->len = xcalloc(B, sizeof(int));
+    bt->ctok = xcalloc((size_t)B * (Tc ? Tc : 1), sizeof(int)); bt->clen = xcalloc(B, sizeof(int));
+    bt->rpos = xcalloc((size_t)B * R, sizeof(int)); bt->cpos = xcalloc((size_t)B * R, sizeof(int));
+    bt->lab = xcalloc((size_t)B * R, sizeof(int));
+    bt->nw = xcalloc((size_t)B * R, sizeof(float)); bt->cw = xcalloc((size_t)B * R, sizeof(float));
+    double omega = 0; int count = 0;
+    for (int b = 0; b < B; b++) {
+        int Rb = full ? R : R - (b % 3 == 2 ? 2 : 0);       /* some rows have fewer response tokens */
+        if (Rb < 1) Rb = 1;
+        int len = full ? T : T - (int)rng_below(r, (uint32_t)(T / 3 + 1));
+        if (len < Rb + 2) len = Rb + 2;
+        int clen = Tc ? (full ? Tc : Tc - (int)rng_below(r, (uint32_t)(Tc / 4 + 1))) : 0;
+        if (Tc && clen < Rb + 2) clen = Rb + 2;
+        bt->len[b] = len; bt->clen[b] = clen;
+        int *t = bt->tok + (size_t)b * T;
+        for (int i = 0; i < len; i++) t[i] = 2 + (int)rng_below(r, (uint32_t)(V - 2));
+        for (int i = len; i < T; i++) t[i] = 0;                   /* pad */
+        if (Tc) {
+            int *c = bt->ctok + (size_t)b * Tc;
+            int s = shared >= 0 ? shared : (clen - Rb) / 2 + (int)rng_below(r, 3);
+            if (s > clen - Rb - 1) s = clen - Rb - 1;
+            if (s < 0) s = 0;
+            for (int i = 0; i < s; i++) c[i] = t[i];
+            for (int i = s; i < clen - Rb; i++) { c[i] = 2 + (int)rng_below(r, (uint32_t)(V - 2)); }
+            if (clen - Rb > s && c[s] == t[s]) c[s] = c[s] == 2 ? 3 : 2;   /* the prefix ends at s */
+            for (int i = 0; i < Rb; i++) c[clen - Rb + i] = t[len - Rb + i];
+            for (int i = clen; i < Tc; i++) c[i] = 0;
+        }
+        for (int k = 0; k < R; k++) {
+            int idx = b * R + k;
+            if (k >= Rb) { bt->rpos[idx] = -1; bt->cpos[idx] = -1; continue; }
+            bt->rpos[idx] = len - Rb - 1 + k;
+            bt->cpos[idx] = Tc ? clen - Rb - 1 + k : -1;
+            bt->lab[idx] = t[len - Rb + k];
+            float w = Rb == 1 ? 1.0f : 1.0f - (1.0f - beta) * k / (Rb - 1);   /* Eq. 5 */
+            bt->cw[idx] = w; omega += w; count++;
+        }
+    }
+    for (int i = 0; i < B * R; i++) if (bt->rpos[i] >= 0) { bt->cw[i] = (float)(bt->cw[i] / omega); bt->nw[i] = 1.0f / count; }
+}
+
+static CftBatch as_cft(const Batch *bt) {
+    CftBatch c = {bt->B, bt->T, bt->Tc, bt->R, bt->tok, bt->len, bt->ctok, bt->clen, bt->rpos, bt->cpos,
+                  bt->lab, bt->nw, bt->cw};
+    return c;
+}
+
+static void free_batch(Batch *bt) {
+    free(bt->tok); free(bt->len); free(bt->ctok); free(bt->clen); free(bt->rpos); free(bt->cpos);
+    free(bt->lab); free(bt->nw); free(bt->cw);
+}
+
+static void write_f32(const char *dir, const char *name, const float *x, size_t n) {
+    char path[4096]; snprintf(path, sizeof path, "%s/%s", dir, name);
+    OutFile o = out_open(path);
+    if (n && fwrite(x, sizeof(float), n, o.f) != n) die(EXIT_IO, "%s: write failed", path);
+    out_commit(&o);
+}
+
+static void put_ints(FILE *f, const char *key, const int *x, size_t n) {
+    fprintf(f, "\"%s\": [", key);
+    for (size_t i = 0; i < n; i++) fprintf(f, "%s%d", i ? "," : "", x[i]);
+    fprintf(f, "],\n");
+}
+static void put_floats(FILE *f, const char *key, const float *x, size_t n) {
+    fprintf(f, "\"%s\": [", key);
+    for (size_t i = 0; i < n; i++) fprintf(f, "%s%.9g", i ? "," : "", x[i]);
+    fprintf(f, "],\n");
+}
+
+/* rescale the N(0,0.02) init so the tiny test model is far from uniform logits, and give
+ * norms and biases non-trivial values */
+static void perturb(Model *m, float std, uint64_t seed) {
+    const ParamInfo *t; int n = model_param_table(m, &t);
+    float *p = model_params(m);
+    Rng r; rng_seed(&r, seed ^ 0x5eedULL);
+    for (int i = 0; i < n; i++) {
+        size_t ln = strlen(t[i].name);
+        int is_norm = strstr(t[i].name, "norm.weight") != NULL;
+        int is_bias = ln > 5 && !strcmp(t[i].name + ln - 5, ".bias");
+        for (size_t k = 0; k < t[i].numel; k++) {
+            float *x = p + t[i].offset + k;
+            if (is_norm) *x = 1.0f + 0.2f * rng_normal(&r);
+            else if (is_bias) *x = 0.3f * rng_normal(&r);
+            else *x *= std / 0.02f;
+        }
+    }
+}
+
+static int cmd_dump(Opts *o) {
+    if (!o->out) die(EXIT_USAGE, "dump: --out DIR is required");
+    if (mkdir(o->out, 0777) && errno != EEXIST) die(EXIT_IO, "%s: cannot create directory", o->out);
+    Model *m = model_new(&o->cfg, o->seed);
+    if (o->threads) model_set_threads(m, o->threads);
+    model_set_share_prefix(m, o->share);
+    perturb(m, o->init_std, o->seed);
+    Rng r; rng_seed(&r, o->seed * 7919 + 3);
+    Batch bt; make_batch(&bt, o->B, o->T, o->Tc, o->R, o->cfg.vocab_size, o->beta, -1, 0, &r);
+    CftBatch cb = as_cft(&bt);
+    size_t P = model_num_params(m);
+    write_f32(o->out, "params0.bin", model_params(m), P);
+    float ln_e, lc_e;
+    float l_e = model_cft_step(m, &cb, o->lambda, 0, &ln_e, &lc_e);
+    int rows; const float *lg = model_last_logits(m, &rows);
+    write_f32(o->out, "logits.bin", lg, (size_t)rows * o->cfg.vocab_size);
+    model_zero_grad(m);
+    if (o->dropout > 0) model_set_dropout(m, o->dropout, o->seed);
+    float ln_t, lc_t;
+    float l_t = model_cft_step(m, &cb, o->lambda, 1, &ln_t, &lc_t);
+    write_f32(o->out, "grads.bin", model_grads(m), P);
+    float gn = model_grad_norm(m);
+    model_adamw(m, o->lr, 0.9f, 0.999f, 1e-8f, o->wd, 1);
+    model_adamw(m, o->lr, 0.9f, 0.999f, 1e-8f, o->wd, 2);   /* same grads again: exercises the moments */
+    write_f32(o->out, "params2.bin", model_params(m), P);
+    /* objective lm on the normal rows, from the updated weights */
+    model_zero_grad(m);
+    if (o->dropout > 0) model_set_dropout(m, o->dropout, o->seed);
+    float lm_loss = model_lm_step(m, o->B, o->T, bt.tok, bt.len, 1);
+    write_f32(o->out, "lm_grads.bin", model_grads(m), P);
+    char path[4096]; snprintf(path, sizeof path, "%s/meta.json", o->out);
+    OutFile of = out_open(path);
+    FILE *f = of.f;
+    const ModelConfig *c = &o->cfg;
+    fprintf(f, "{\"vocab_size\": %d, \"hidden_size\": %d, \"intermediate_size\": %d, \"num_hidden_layers\": %d,\n"
+               "\"num_attention_heads\": %d, \"num_key_value_heads\": %d, \"rms_norm_eps\": %.9g, \"rope_theta\": %.9g,\n"
+               "\"tie_word_embeddings\": %d, \"B\": %d, \"T\": %d, \"Tc\": %d, \"R\": %d, \"lambda\": %.9g,\n"
+               "\"lr\": %.9g, \"wd\": %.9g, \"dropout\": %.9g, \"logit_rows\": %d, \"lm_loss\": %.9g,\n"
+               "\"L_eval\": %.9g, \"Ln_eval\": %.9g, \"Lc_eval\": %.9g, \"L_train\": %.9g, \"Ln_train\": %.9g, \"Lc_train\": %.9g, \"grad_norm\": %.9g,\n",
+            c->vocab_size, c->hidden_size, c->intermediate_size, c->num_hidden_layers, c->num_attention_heads,
+            c->num_key_value_heads, c->rms_norm_eps, c->rope_theta, c->tie_word_embeddings, o->B, o->T, o->Tc, o->R,
+            o->lambda, o->lr, o->wd, o->dropout, rows, lm_loss, l_e, ln_e, lc_e, l_t, ln_t, lc_t, gn);
+    put_ints(f, "tokens", bt.tok, (size_t)o->B * o->T); put_ints(f, "lengths", bt.len, o->B);
+    put_ints(f, "cf_tokens", bt.ctok, (size_t)o->B * (o->Tc ? o->Tc : 1)); put_ints(f, "cf_lengths", bt.clen, o->B);
+    put_ints(f, "resp_pos", bt.rpos, (size_t)o->B * o->R); put_ints(f, "cf_resp_pos", bt.cpos, (size_t)o->B * o->R);
+    put_ints(f, "resp_label", bt.lab, (size_t)o->B * o->R);
+    put_floats(f, "norm_weight", bt.nw, (size_t)o->B * o->R); put_floats(f, "causal_weight", bt.cw, (size_t)o->B * o->R);
+    const ParamInfo *t; int n = model_param_table(m, &t);
+    fprintf(f, "\"params\": [\n");
+    for (int i = 0; i < n; i++)
+    {
+        char shp[64];
+        if (t[i].ndim > 1) snprintf(shp, sizeof shp, "%d, %d", t[i].shape[0], t[i].shape[1]);
+        else snprintf(shp, sizeof shp, "%d", t[i].shape[0]);
+        fprintf(f, "  {\"name\": \"%s\", \"offset\": %zu, \"shape\": [%s]}%s\n", t[i].name, t[i].offset, shp,
+                i + 1 < n ? "," : "");
+    }
+    fprintf(f, "]}\n");
+    out_commit(&of);
+    free_batch(&bt);
+    model_free(m);
+    return 0;
+}
+
+/* Whole-model finite differences of the CFT loss L = L_n + lambda L_c through both passes,
+ * with dropout on (the mask is a function of the seed and the call counter, reset before
+ * every call), for a few sampled coordinates of every tensor. */
+static int cft_gradcheck(Opts *o, int share, float dropout) {
+    ModelConfig cfg = o->cfg;
+    cfg.num_hidden_layers = 2; cfg.hidden_size = 16; cfg.num_attention_heads = 4; cfg.num_key_value_heads = 2;
+    cfg.intermediate_size = 24; cfg.vocab_size = 23; cfg.tie_word_embeddings = 0;
+    Model *m = model_new(&cfg, o->seed);
+    model_set_threads(m, 2);
+    model_set_share_prefix(m, share);
+    perturb(m, 0.2f, o->seed);
+    Rng r; rng_seed(&r, o->seed + 99);
+    Batch bt; make_batch(&bt, 3, 12, 9, 4, cfg.vocab_size, 0.25f, -1, 0, &r);
+    CftBatch cb = as_cft(&bt);
+    float lambda = 0.6f;
+    model_zero_grad(m);
+    model_set_dropout(m, dropout, 77);
+    model_cft_step(m, &cb, lambda, 1, NULL, NULL);
+    size_t P = model_num_params(m);
+    float *an = xmalloc(sizeof(float) * P);
+    memcpy(an, model_grads(m), sizeof(float) * P);
+    float *p = model_params(m);
+    const ParamInfo *t; int n = model_param_table(m, &t);
+    int bad = 0;
+    const float h = 1e-2f;
+    for (int i = 0; i < n; i++) {
+        double maxan = 0, maxerr = 0;
+        for (size_t k = 0; k < t[i].numel; k++) if (fabs(an[t[i].offset + k]) > maxan) maxan = fabs(an[t[i].offset + k]);
+        for (int s = 0; s < 4; s++) {
+            /* sample the coordinate with the largest gradient first, then random ones */
+            size_t k = 0;
+            if (s == 0) { for (size_t j = 0; j < t[i].numel; j++) if (fabs(an[t[i].offset + j]) == maxan) { k = j; break; } }
+            else k = rng_below(&r, (uint32_t)t[i].numel);
+            float *x = p + t[i].offset + k, save = *x;
+            *x = save + h; model_set_dropout(m, dropout, 77); double lp = model_cft_step(m, &cb, lambda, 1, NULL, NULL);
+            *x = save - h; model_set_dropout(m, dropout, 77); double lm = model_cft_step(m, &cb, lambda, 1, NULL, NULL);
+            *x = save;
+            double fd = (lp - lm) / (2.0 * h), e = fabs(fd - an[t[i].offset + k]);
+            if (e > maxerr) maxerr = e;
+        }
+        int ok = maxerr <= 2e-2 * maxan + 5e-4;
+        printf("%s gradcheck cft-loss%s%s %-45s max|grad|=%.3e max|fd-grad|=%.3e\n", ok ? "ok " : "BAD",
+               share ? "" : "-noshare", dropout > 0 ? "-dropout" : "", t[i].name, maxan, maxerr);
+        bad += !ok;
+    }
+    free(an); free_batch(&bt); model_free(m);
+    return bad;
+}
+
+static int cmd_gradcheck(Opts *o) {
+    int bad = model_gradcheck_layers(o->seed, stdout);
+    bad += cft_gradcheck(o, 1, 0.0f);
+    bad += cft_gradcheck(o, 1, 0.2f);
+    bad += cft_gradcheck(o, 0, 0.2f);
+    printf("gradcheck: %d failed\n", bad);
+    return bad ? 1 : 0;
+}
+
+/* Benchmark configs of issue 3: micro-batch 16, 12 response tokens at the end of each row,
+ * counterfactual prompt shorter than the normal one; it shares its first `shared` tokens
+ * with the normal prompt (as mkprompt's None-history prompts share the instruction). */
+typedef struct { const char *name; int C, L, NH, KVH, F, V, T, Tc; } BenchCfg;
+static const BenchCfg BENCH[] = {
+    {"A", 128, 2, 4, 2, 352, 4000, 100, 30},
+    {"B", 256, 4, 4, 2, 704, 8000, 160, 48},
+};
+
+static double bench_run(Model *m, const CftBatch *cb, float lambda, int iters, int warmup, double *gflops) {
+    long step = 0;
+    for (int i = 0; i < warmup; i++) {
+        model_zero_grad(m);
+        model_cft_step(m, cb, lambda, 1, NULL, NULL);
+        model_adamw(m, 1e-4f, 0.9f, 0.999f, 1e-8f, 0.0f, ++step);
+    }
+    double f0 = model_flops(m), t0 = now_s();
+    for (int i = 0; i < iters; i++) {
+        model_zero_grad(m);
+        float l = model_cft_step(m, cb, lambda, 1, NULL, NULL);
+        if (!isfinite(l)) die(EXIT_DATA, "bench: non-finite loss");
+        model_scale_grads(m, 1.0f / fmaxf(1.0f, model_grad_norm(m)));
+        model_adamw(m, 1e-4f, 0.9f, 0.999f, 1e-8f, 0.0f, ++step);
+    }
+    double dt = now_s() - t0;
+    *gflops = (model_flops(m) - f0) / dt / 1e9;
+    return dt / iters;
+}
+
+static int cmd_bench(Opts *o) {
+    const BenchCfg *bc = NULL;
+    for (size_t i = 0; i < sizeof BENCH / sizeof *BENCH; i++) if (o->config && !strcmp(o->config, BENCH[i].name)) bc = &BENCH[i];
+    if (!bc) die(EXIT_USAGE, "bench: --config A|B required");
+    ModelConfig cfg = {.vocab_size = bc->V, .hidden_size = bc->C, .intermediate_size = bc->F, .num_hidden_layers = bc->L,
+                       .num_attention_heads = bc->NH, .num_key_value_heads = bc->KVH, .max_position_embeddings = 4096,
+                       .rms_norm_eps = 1e-6f, .rope_theta = 1e6f, .tie_word_embeddings = 1};
+    Model *m = model_new(&cfg, o->seed);
+    if (o->threads) model_set_threads(m, o->threads);
+    model_set_dropout(m, 0.05f, o->seed);
+    const int B = 16, R = 12, shared = bc->Tc - R - 8;
+    Rng r; rng_seed(&r, o->seed);
+    Batch bt; make_batch(&bt, B, bc->T, bc->Tc, R, bc->V, 0.25f, shared, 1, &r);
+    CftBatch cft = as_cft(&bt), big = cft;
+    big.Tc = 0;
+    double gf, t;
+    t = bench_run(m, &cft, 0.1f, o->iters, o->warmup, &gf);
+    printf("bench train-cft-%s samples_per_s=%.2f gflops=%.1f step_ms=%.1f B=%d T=%d Tc=%d shared=%d threads=%d\n",
+           bc->name, B / t, gf, t * 1e3, B, bc->T, bc->Tc, shared, o->threads ? o->threads : omp_get_num_procs());
+    double tc = t;
+    t = bench_run(m, &big, 0.1f, o->iters, o->warmup, &gf);
+    printf("bench train-bigrec-%s samples_per_s=%.2f gflops=%.1f step_ms=%.1f B=%d T=%d\n", bc->name, B / t, gf, t * 1e3, B, bc->T);
+    double tb = t;
+    model_set_share_prefix(m, 0);
+    t = bench_run(m, &cft, 0.1f, o->iters, o->warmup, &gf);
+    printf("bench train-cft-noshare-%s samples_per_s=%.2f gflops=%.1f step_ms=%.1f\n", bc->name, B / t, gf, t * 1e3);
+    printf("bench cft-over-bigrec-%s ratio=%.3f ratio_noshare=%.3f\n", bc->name, tc / tb, t / tb);
+    fflush(stdout);
+    free_batch(&bt);
+    model_free(m);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    util_init(argc, argv);
+    if (argc < 2) usage(EXIT_USAGE);
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) usage(0);
+    Opts o; parse(argc, argv, &o);
+    if (!strcmp(argv[1], "dump")) return cmd_dump(&o);
+    if (!strcmp(argv[1], "gradcheck")) return cmd_gradcheck(&o);
+    if (!strcmp(argv[1], "bench")) return cmd_bench(&o);
+    die(EXIT_USAGE, "unknown command '%s' (see --help)", argv[1]);
+}
