@@ -3,6 +3,7 @@
 # stdin, one core), against jq doing the same windowed select, in the same run.
 #   bench amz-filter mb_per_s=... peak_rss_mb=... input_mb=...
 #   bench jq-select  mb_per_s=... peak_rss_mb=... input_mb=...
+#   bench amz-filter-gz mb_per_s=...   (the same file gzip -1'd, read by path via zlib)
 # amz-filter does the full D3 job (scan + validate every line, window, metadata titles,
 # 5-core, write records); jq only selects the window. Input: All_Beauty_5 + Gift_Cards_5
 # decompressed and concatenated to >= BENCH_MB (default 200) MB in a temp file, removed after.
@@ -45,4 +46,11 @@ report amz-filter "$s" "$r"
 rows=$(wc -l < "$TMP/out")
 read -r s r < <(measure 1 jq -c "select(.unixReviewTime >= $A and .unixReviewTime < $B)")
 report jq-select "$s" "$r"
-echo "# amz-filter kept $rows interactions (D3 window + 5-core); jq selected $(wc -l < "$TMP/out") lines" >&2
+jq_rows=$(wc -l < "$TMP/out")
+# the same through zlib from a .gz path (MB/s of uncompressed input); BENCH_GZ=0 skips
+if [ "${BENCH_GZ:-1}" = 1 ]; then
+  gzip -1 -c "$TMP/in.json" > "$TMP/in.json.gz"
+  read -r s r < <(measure 2 "$BIN/amz-filter" -q --meta "$RAW/meta_Gift_Cards.json.gz" "$TMP/in.json.gz")
+  report amz-filter-gz "$s" "$r"
+fi
+echo "# amz-filter kept $rows interactions (D3 window + 5-core); jq selected $jq_rows lines" >&2

@@ -31,6 +31,12 @@ same out.jsonl want.jsonl
 r a i1 1506815999 1.0 > edge.json; r a i1 1506816000 1.0 >> edge.json
 [ "$("$A" --meta meta.json --since 2017-10-01 --until 2018-11-01 --core 0 < edge.json | jq .ts)" = 1506816000 ] || die "since not UTC-inclusive"
 
+# JSON escapes in ids and titles are decoded (\u00e9, \", surrogate pairs), first key wins
+printf '%s\n' '{"asin": "i\u0031", "title": "Caf\u00e9 \"Q\" \ud83c\udfb5", "asin": "ignored"}' > meta_esc.json
+printf '%s\n' '{"reviewerID": "u\u00e9", "asin": "i1", "unixReviewTime": 5, "overall": 1}' > rev_esc.json
+[ "$("$A" --meta meta_esc.json --no-window --core 0 < rev_esc.json)" = '{"user": "ué", "item": "i1", "title": "Café \"Q\" 🎵", "ts": 5, "rating": 1.0}' ] \
+  || die "escapes: $("$A" --meta meta_esc.json --no-window --core 0 < rev_esc.json)"
+
 # --- title cleaning and metadata duplicates ---
 cat > meta2.json <<'J'
 {"asin": "I1", "title": "&quot;Alpha &amp; Omega&quot;"}

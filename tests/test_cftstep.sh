@@ -75,7 +75,7 @@ best = [json.loads(l) for l in open("A.log") if "epoch_end" in l][-1]["best_val_
 assert abs(a["L_n"] - best) < 1e-5, (a["L_n"], best)    # validation = weighted L_n of the best model
 PY
 # non-finite loss: stop naming the step, no output written
-expect_fail 1 'non-finite loss at step [0-9]+' "$BIN/cft-step" "${COMMON[@]}" --lr 1e6 --warmup 0 --clip 0 --out N
+expect_fail 1 'non-finite loss at step [0-9]+' "$BIN/cft-step" "${COMMON[@]}" --lr 1e30 --warmup 0 --out N
 [ -e N ] && die "output written after a non-finite loss"
 # usage and data errors
 expect_fail 2 'no CUDA support' "$BIN/cft-step" "${COMMON[@]}" --out X --device cuda

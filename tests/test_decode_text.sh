@@ -7,7 +7,7 @@ iconv -f latin1 -t utf-8 "$DATA_ROOT/movielens-100k/u.item" | head -80 | cut -d'
 jq -Rc '{title: .}' titles.txt | jq -sc 'to_entries[] | {id: .key, item: ("i" + (.key|tostring)), title: .value.title, count: 1}' > items.jsonl
 sed 's/.*/The user watched: &. ### Response:\n"&"/' titles.txt > corpus.txt
 sh "$ROOT/tools/spm-train.sh" corpus.txt tok.model 400
-$PY "$O" mkckpt ck --vocab 512 --hidden 32 --layers 2 --heads 4 --kv 2 --ffn 48 --eos 2
+$PY "$O" mkckpt ck --vocab $(wc -l < tok.vocab) --hidden 32 --layers 2 --heads 4 --kv 2 --ffn 48 --eos 2
 cp tok.model ck/tokenizer.model
 # one-line prompts (spm_encode works line by line) ...
 for i in 0 1 2 3; do

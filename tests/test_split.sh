@@ -78,6 +78,14 @@ for i in $(seq 1 12); do echo "{\"user\": \"L\", \"item\": \"x$i\", \"title\": \
 printf '%s\n' '{"user":"u","item":"i","title":"I","ts":1}' '{"user":"u","item":"j","title":"J","ts":2}' | "$BIN/split811" -o loo2 --mode loo
 [ "$(wc -l < loo2/test.jsonl) $(wc -l < loo2/valid.jsonl) $(wc -l < loo2/train.jsonl)" = "1 0 0" ] || die "loo with one sample"
 
+# stats on stderr with -v (quiet otherwise when stderr is not a terminal)
+"$BIN/split811" -v -o outv < in.jsonl 2> stats.txt
+grep -q '^split811: 12 interactions, 4 users, 9 items, density 0.33333$' stats.txt || die "stats: $(cat stats.txt)"
+grep -q '^split811: mode 811, history <= 10: 8 samples: train 6, valid 1, test 1$' stats.txt || die "stats: $(cat stats.txt)"
+grep -q '^split811: chronology ok' stats.txt || die "no chronology line"
+"$BIN/split811" -o outq < in.jsonl 2> quiet.txt
+[ ! -s quiet.txt ] || die "not quiet without a TTY: $(cat quiet.txt)"
+
 # determinism: a second run is byte-identical
 "$BIN/split811" -o out2 --max-history 3 < in.jsonl
 for f in train valid test items; do same out/$f.jsonl out2/$f.jsonl; done

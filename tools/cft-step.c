@@ -432,7 +432,7 @@ int main(int argc, char **argv) {
         STR("--out", out) STR("--tokenizer", tokenizer) STR("--state", state) STR("--resume", resume)
         STR("--log", log) STR("--eval", eval) STR("--per-sample", per_sample) STR("--objective", objective)
         STR("--device", device)
-        NUM("--lambda", lambda, 0, 1e6) NUM("--lr", lr, 0, 10) NUM("--weight-decay", wd, 0, 10)
+        NUM("--lambda", lambda, 0, 1e6) NUM("--lr", lr, 0, 1e38) NUM("--weight-decay", wd, 0, 10)
         NUM("--adam-beta1", b1, 0, 0.999999) NUM("--adam-beta2", b2, 0, 0.99999999) NUM("--adam-eps", eps, 0, 1)
         NUM("--clip", clip, 0, 1e9) NUM("--dropout", dropout, 0, 0.95)
         INT("--warmup", warmup, 0, 1 << 30) INT("--batch", batch, 1, 1 << 20) INT("--micro-batch", micro, 1, 1 << 16)

@@ -198,9 +198,12 @@ int main(int argc, char **argv) {
         if (spm_vocab_size(spm) > V)
             die(EXIT_DATA, "%s: tokenizer has %d pieces but the model's vocab_size is %d", model_dir, spm_vocab_size(spm), V);
     }
+    /* text mode: ids the tokenizer cannot decode (a vocab padded beyond the tokenizer, as
+     * Qwen2's) are never generated; they still count in the log-softmax normaliser */
+    int Vgen = (spm && !prompt_ids) ? spm_vocab_size(spm) : V;
     if (eos < 0) eos = cfg->eos_token_id;
     if (eos < 0 && spm) eos = spm_eos_id(spm);
-    if (eos < 0 || eos >= V) die(EXIT_USAGE, "no usable EOS id (config.json has none; give --eos)");
+    if (eos < 0 || eos >= Vgen) die(EXIT_USAGE, "no usable EOS id (config.json has none; give --eos)");
 
     /* ---- constraint trie ---- */
     Trie *trie = NULL;
@@ -280,6 +283,7 @@ int main(int argc, char **argv) {
     atomic_cleanup_register(&out);
     Infer *inf = infer_new(cfg, model_weights(m));
     infer_set_threads(inf, threads);
+    int nthreads = threads > 0 ? threads : omp_get_num_procs();
     if (batch > nreq && nreq > 0) batch = nreq;
     infer_gen_reserve(inf, batch * nb, max_new);
     int rows_cap = batch * nb;
@@ -323,18 +327,18 @@ int main(int argc, char **argv) {
         int nrows = B;
         for (int s = 0; s < max_new; s++) {
             /* log-softmax normaliser (and, unconstrained, the best 2*nb tokens) of every row */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(nthreads)
             for (int row = 0; row < nrows; row++) {
                 const float *lg = logits + (size_t)row * V;
                 float mx = -INFINITY;
                 for (int v = 0; v < V; v++) if (lg[v] > mx) mx = lg[v];
                 double sum = 0;
-                for (int v = 0; v < V; v++) sum += exp((double)(lg[v] - mx));
+                for (int v = 0; v < V; v++) sum += expf(lg[v] - mx);
                 lse[row] = mx + (float)log(sum);
                 if (!trie) {
                     Cand *top = rowtop + (size_t)row * kk;
                     int n = 0;
-                    for (int v = 0; v < V; v++) {
+                    for (int v = 0; v < Vgen; v++) {
                         if (n == kk && lg[v] <= top[kk - 1].score) continue;
                         topk_push(top, &n, kk, (Cand){lg[v], 0, v});
                     }

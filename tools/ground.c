@@ -25,7 +25,7 @@
 #include "safetensors.h"
 #include "spm.h"
 #include "util.h"
-#include <cblas.h>
+#include <omp.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -204,6 +204,7 @@ int main(int argc, char **argv) {
 
     Infer *inf = infer_new(cfg, model_weights(m));
     infer_set_threads(inf, threads);
+    int nthreads = threads > 0 ? threads : omp_get_num_procs();
     float *E = xmalloc(sizeof(float) * (size_t)N * C);
     int have = 0;
     if (use_cache && access(cache, R_OK) == 0) {
@@ -339,9 +340,9 @@ int main(int argc, char **argv) {
         /* D (nq, N) = ||q||^2 + ||e||^2 - 2 Q E^T */
         if (nq) {
             D = xrealloc(D, sizeof(float) * (size_t)nq * N);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, N, C, -2.0f, Q, C, E, C, 0.0f, D, N);
+            infer_matmul_nt(inf, nq, N, C, -2.0f, Q, E, 0.0f, D);
         }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(nthreads)
         for (int q = 0; q < nq; q++) {
             double qs = 0;
             for (int c = 0; c < C; c++) qs += (double)Q[(size_t)q * C + c] * Q[(size_t)q * C + c];

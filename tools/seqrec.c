@@ -35,6 +35,7 @@ static void usage(int code) {
 "                      methods do)\n"
 "  --epochs N (50) --patience N (5: epochs without a better valid NDCG@10) --batch N (256)\n"
 "  --epoch-samples N   train samples per epoch (0 = all; else a rolling shuffled stream)\n"
+"  --max-minutes F     stop after the epoch that passes F minutes of training (0 = off)\n"
 "  --lr F (1e-3) --wd F (0) --hidden N (64) --max-len N (10) --dropout F --init-std F\n"
 "  --layers N --heads N --ffn N (SASRec)  --gru-hidden N (GRU4Rec)  --nh N --nv N (Caser)\n"
 "  --init-emb FILE     starred variant: item embeddings from an LLM matrix, row i = item\n"
@@ -51,7 +52,7 @@ static void usage(int code) {
 typedef struct {
     SrConfig mc;
     int epochs, patience, batch, epoch_samples, topn, exclude_history, threads, eval_batch;
-    float lr, wd, beta1, beta2, adam_eps;
+    float lr, wd, beta1, beta2, adam_eps, max_minutes;
     uint64_t seed;
     const char *train, *valid, *test, *items, *data, *out, *valid_out, *report, *config;
     const char *init_emb, *init_emb_key;
@@ -95,6 +96,7 @@ static int set_opt(Opts *o, const char *k, const char *v, const char *where) {
     else if (IS("topn")) o->topn = (int)parse_long(v, k, 1, 100000, where);
     else if (IS("threads")) o->threads = (int)parse_long(v, k, 0, 1024, where);
     else if (IS("seed")) o->seed = (uint64_t)parse_long(v, k, 0, 0x7fffffffL, where);
+    else if (IS("max-minutes") || IS("max_minutes")) o->max_minutes = parse_float(v, k, 0, 1e6f, where);
     else if (IS("lr")) o->lr = parse_float(v, k, 0, 10, where);
     else if (IS("wd")) o->wd = parse_float(v, k, 0, 10, where);
     else if (IS("beta1")) o->beta1 = parse_float(v, k, 0, 0.999999f, where);
@@ -726,7 +728,8 @@ int main(int argc, char **argv) {
     float *best = xmalloc(sizeof(float) * np);
     memcpy(best, seqrec_params(m), sizeof(float) * np);
     double best_nd = -1, train_secs = 0;
-    int best_epoch = 0, bad = 0, epochs_run = 0;
+    int best_epoch = 0, bad = 0, epochs_run = 0, stopped_by_time = 0;
+    double t_start = now_s();
     char *hist_json = xcalloc(1, 1); size_t hj = 0;
     for (int ep = 1; ep <= o.epochs; ep++) {
         double t0 = now_s(), lsum = 0;
@@ -769,6 +772,11 @@ int main(int argc, char **argv) {
             info("early stop: no better valid NDCG@10 for %d epochs; best epoch %d (%.4f)", bad, best_epoch, best_nd);
             break;
         }
+        if (o.max_minutes > 0 && now_s() - t_start > 60.0 * o.max_minutes) {
+            info("time limit: %.1f min after epoch %d; best epoch %d (%.4f)", (now_s() - t_start) / 60, ep, best_epoch, best_nd);
+            stopped_by_time = 1;
+            break;
+        }
     }
     memcpy(seqrec_params(m), best, sizeof(float) * np);
 
@@ -787,10 +795,10 @@ int main(int argc, char **argv) {
         OutFile r = out_open(o.report);
         atomic_cleanup_register(&r);
         fprintf(r.f, "{\"model\": \"%s\", \"init_emb\": %s, \"items\": %d, \"train\": %d, \"valid\": %d, \"test\": %d, "
-                     "\"params\": %zu, \"epochs_run\": %d, \"best_epoch\": %d, \"valid_NDCG@10\": %.6f, "
+                     "\"params\": %zu, \"epochs_run\": %d, \"stopped_by_time\": %s, \"best_epoch\": %d, \"valid_NDCG@10\": %.6f, "
                      "\"test\": {\"n\": %d, \"HR@5\": %.6f, \"NDCG@5\": %.6f, \"HR@10\": %.6f, \"NDCG@10\": %.6f}, "
                      "\"samples_per_epoch\": %d, \"s_per_epoch\": %.3f, \"rank_per_s\": %.1f, \"epochs\": [%s]}\n",
-                seqrec_kind_name(kind), o.init_emb ? "true" : "false", N, tr.n, va.n, te.n, np, epochs_run, best_epoch,
+                seqrec_kind_name(kind), o.init_emb ? "true" : "false", N, tr.n, va.n, te.n, np, epochs_run, stopped_by_time ? "true" : "false", best_epoch,
                 best_nd, tm.n, tm.hr5, tm.nd5, tm.hr10, tm.nd10, per_epoch, epochs_run ? train_secs / epochs_run : 0,
                 rank_s > 0 ? tm.n / rank_s : 0, hist_json);
         out_commit(&r);

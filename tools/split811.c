@@ -24,7 +24,7 @@ static void usage(int code) {
 "  --mode loo       leave-one-out per user (RecBole): last sample test, second-last\n"
 "                   valid (if the user has >= 2 samples), the rest train\n"
 "  --max-history N  history window (default 10, as D3)\n"
-"  -q               no stats on stderr\n"
+"  -q / -v          no stats on stderr / stats even when stderr is not a terminal\n"
 "Sample ids are 0..n-1 in global (target ts) order. items.jsonl: every item in order of\n"
 "first appearance in the input, count = occurrences as a TRAIN target.\n");
     exit(code);
@@ -62,6 +62,7 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) usage(0);
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) ;
+        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) g_quiet = 0;
         else if (!strcmp(a, "-o") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(a, "--mode") && i + 1 < argc) mode = argv[++i];
         else if (!strncmp(a, "--mode=", 7)) mode = a + 7;

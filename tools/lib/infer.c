@@ -47,7 +47,7 @@ Infer *infer_new(const ModelConfig *cfg, const ModelWeights *w) {
     /* HF: 1 / theta ** (arange(0, HD, 2).float() / HD), in float32 */
     for (int i = 0; i < half; i++)
         ix->inv_freq[i] = 1.0f / powf(cfg->rope_theta, (float)(2 * i) / (float)ix->HD);
-    ix->threads = omp_get_max_threads();
+    infer_set_threads(ix, 0);
     return ix;
 }
 
@@ -63,8 +63,7 @@ void infer_free(Infer *ix) {
 void infer_set_threads(Infer *ix, int n) {
     if (n <= 0) n = omp_get_num_procs();
     ix->threads = n;
-    omp_set_num_threads(n);
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(1);   /* see infer_matmul_nt */
 }
 
 static void ensure_rows(Infer *ix, size_t rows) {
@@ -86,8 +85,7 @@ static void ensure_rows(Infer *ix, size_t rows) {
 }
 
 static void ensure_scratch(Infer *ix, size_t ctx) {
-    int nt = omp_get_max_threads();
-    if (nt < ix->threads) nt = ix->threads;
+    int nt = ix->threads;
     if (ctx <= ix->scap && nt <= ix->snt) return;
     if (ctx < ix->scap) ctx = ix->scap;
     if (nt < ix->snt) nt = ix->snt;
@@ -98,19 +96,47 @@ static void ensure_scratch(Infer *ix, size_t ctx) {
 
 /* ---- layers (row-major, W is (out, in) as in HF) ---- */
 
+/* C (M,N) = alpha A (M,K) W^T + beta C, W (N,K) row-major. One thread pool: OpenBLAS runs
+ * single-threaded inside our OpenMP threads (two pools spinning against each other on a
+ * 2-core machine cost 5x). Split over N (the weight rows) when M is small — decode steps have
+ * few rows, and each thread then streams only its share of the weights — else over M. */
+void infer_matmul_nt(const Infer *ix, int M, int N, int K, float alpha, const float *A, const float *W,
+                     float beta, float *Cm) {
+    if (M <= 0 || N <= 0) return;
+    int parts = ix->threads;
+    if ((double)M * N * K < 1e5) parts = 1;
+    int split_n = M < 64 * parts;
+    if (split_n && parts > N / 16) parts = N / 16 > 0 ? N / 16 : 1;
+    if (!split_n && parts > M) parts = M;
+#pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
+    for (int t = 0; t < parts; t++) {
+        if (split_n) {
+            int n0 = (int)((long)N * t / parts) / 16 * 16, n1 = t + 1 == parts ? N : (int)((long)N * (t + 1) / parts) / 16 * 16;
+            if (n1 > n0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, n1 - n0, K, alpha, A, K,
+                            W + (size_t)n0 * K, K, beta, Cm + n0, N);
+        } else {
+            int m0 = (int)((long)M * t / parts), m1 = (int)((long)M * (t + 1) / parts);
+            if (m1 > m0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m1 - m0, N, K, alpha, A + (size_t)m0 * K, K,
+                            W, K, beta, Cm + (size_t)m0 * N, N);
+        }
+    }
+}
+
 /* y (N,out) = x (N,in) W^T + b */
-static void linear_forward(float *y, const float *x, const float *W, const float *b, int N, int in, int out) {
+static void linear_forward(const Infer *ix, float *y, const float *x, const float *W, const float *b, int N, int in, int out) {
     float beta = 0.0f;
     if (b) {
         for (int r = 0; r < N; r++) memcpy(y + (size_t)r * out, b, sizeof(float) * out);
         beta = 1.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1.0f, x, in, W, in, beta, y, out);
+    infer_matmul_nt(ix, N, out, in, 1.0f, x, W, beta, y);
 }
 
 /* out (N,C) = x / sqrt(mean(x^2) + eps) * w */
-static void rmsnorm_forward(float *out, const float *x, const float *wt, int N, int C, float eps) {
-#pragma omp parallel for schedule(static)
+static void rmsnorm_forward(float *out, const float *x, const float *wt, int N, int C, float eps, int nt) {
+#pragma omp parallel for schedule(static) num_threads(nt)
     for (int r = 0; r < N; r++) {
         const float *xr = x + (size_t)r * C;
         float *o = out + (size_t)r * C;
@@ -137,12 +163,23 @@ static void rope_forward(float *vec, int nh, int HD, int pos, const float *inv_f
 }
 
 /* g (N,F) = silu(g) * u */
-static void swiglu_forward(float *g, const float *u, size_t n) {
-#pragma omp parallel for schedule(static)
+static void swiglu_forward(float *g, const float *u, size_t n, int nt) {
+#pragma omp parallel for schedule(static) num_threads(nt)
     for (size_t i = 0; i < n; i++) {
         float a = g[i];
         g[i] = a / (1.0f + expf(-a)) * u[i];
     }
+}
+
+static inline float dot(const float *a, const float *b, int n) {
+    float s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int d = 0; d < n; d++) s += a[d] * b[d];
+    return s;
+}
+static inline void axpy(float *y, float a, const float *x, int n) {
+#pragma omp simd
+    for (int d = 0; d < n; d++) y[d] += a * x[d];
 }
 
 /* one head of one query: out (HD) = softmax(q . K^T * scale) V over two key ranges
@@ -151,35 +188,26 @@ static void attend(float *out, const float *q, const float *k1, const float *v1,
                    const float *k2, const float *v2, int n2, int KVD, int HD, float scale, float *sc) {
     int n = n1 + n2;
     float mx = -INFINITY;
-    for (int j = 0; j < n; j++) {
-        const float *kr = j < n1 ? k1 + (size_t)j * KVD : k2 + (size_t)(j - n1) * KVD;
-        float s = 0;
-        for (int d = 0; d < HD; d++) s += q[d] * kr[d];
-        s *= scale;
-        sc[j] = s;
-        if (s > mx) mx = s;
-    }
+    for (int j = 0; j < n1; j++) sc[j] = dot(q, k1 + (size_t)j * KVD, HD) * scale;
+    for (int j = 0; j < n2; j++) sc[n1 + j] = dot(q, k2 + (size_t)j * KVD, HD) * scale;
+    for (int j = 0; j < n; j++) if (sc[j] > mx) mx = sc[j];
     float sum = 0;
     for (int j = 0; j < n; j++) { sc[j] = expf(sc[j] - mx); sum += sc[j]; }
     float inv = 1.0f / sum;
     for (int d = 0; d < HD; d++) out[d] = 0;
-    for (int j = 0; j < n; j++) {
-        const float *vr = j < n1 ? v1 + (size_t)j * KVD : v2 + (size_t)(j - n1) * KVD;
-        float p = sc[j] * inv;
-        for (int d = 0; d < HD; d++) out[d] += p * vr[d];
-    }
+    for (int j = 0; j < n1; j++) axpy(out, sc[j] * inv, v1 + (size_t)j * KVD, HD);
+    for (int j = 0; j < n2; j++) axpy(out, sc[n1 + j] * inv, v2 + (size_t)j * KVD, HD);
 }
 
 /* x (N,C) += MLP(post_attention_layernorm(x)) for layer l */
 static void mlp_block(Infer *ix, int l, int N) {
     const ModelWeights *w = ix->w;
-    rmsnorm_forward(ix->h, ix->x, w->post_attention_layernorm[l], N, ix->C, ix->eps);
-    linear_forward(ix->g, ix->h, w->gate_proj_w[l], NULL, N, ix->C, ix->F);
-    linear_forward(ix->u, ix->h, w->up_proj_w[l], NULL, N, ix->C, ix->F);
-    swiglu_forward(ix->g, ix->u, (size_t)N * ix->F);
+    rmsnorm_forward(ix->h, ix->x, w->post_attention_layernorm[l], N, ix->C, ix->eps, ix->threads);
+    linear_forward(ix, ix->g, ix->h, w->gate_proj_w[l], NULL, N, ix->C, ix->F);
+    linear_forward(ix, ix->u, ix->h, w->up_proj_w[l], NULL, N, ix->C, ix->F);
+    swiglu_forward(ix->g, ix->u, (size_t)N * ix->F, ix->threads);
     /* x += g Wd^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, ix->C, ix->F, 1.0f, ix->g, ix->F,
-                w->down_proj_w[l], ix->F, 1.0f, ix->x, ix->C);
+    infer_matmul_nt(ix, N, ix->C, ix->F, 1.0f, ix->g, w->down_proj_w[l], 1.0f, ix->x);
 }
 
 static void embed_rows(Infer *ix, const int *tokens, int N) {
@@ -192,10 +220,9 @@ static void embed_rows(Infer *ix, const int *tokens, int N) {
 
 /* final norm of the selected rows into hid (n,C), then logits (n,V) */
 static void head_forward(Infer *ix, const float *rows, int n, float *hid, float *logits) {
-    rmsnorm_forward(hid, rows, ix->w->norm, n, ix->C, ix->eps);
+    rmsnorm_forward(hid, rows, ix->w->norm, n, ix->C, ix->eps, ix->threads);
     if (logits)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, ix->V, ix->C, 1.0f, hid, ix->C,
-                    ix->w->lm_head, ix->C, 0.0f, logits, ix->V);
+        infer_matmul_nt(ix, n, ix->V, ix->C, 1.0f, hid, ix->w->lm_head, 0.0f, logits);
 }
 
 void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int keep_cache,
@@ -234,11 +261,11 @@ void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int 
     int NH = ix->NH, KVD = ix->KVD, HD = ix->HD, QD = ix->QD, grp = ix->NH / ix->KVH;
     for (int l = 0; l < ix->L; l++) {
         /* attention block: x (N,C) += o_proj(attn(rope(q), rope(k), v)) */
-        rmsnorm_forward(ix->h, ix->x, w->input_layernorm[l], (int)N, ix->C, ix->eps);
-        linear_forward(ix->q, ix->h, w->q_proj_w[l], w->q_proj_b[l], (int)N, ix->C, QD);
-        linear_forward(ix->k, ix->h, w->k_proj_w[l], w->k_proj_b[l], (int)N, ix->C, KVD);
-        linear_forward(ix->v, ix->h, w->v_proj_w[l], w->v_proj_b[l], (int)N, ix->C, KVD);
-#pragma omp parallel for schedule(static)
+        rmsnorm_forward(ix->h, ix->x, w->input_layernorm[l], (int)N, ix->C, ix->eps, ix->threads);
+        linear_forward(ix, ix->q, ix->h, w->q_proj_w[l], w->q_proj_b[l], (int)N, ix->C, QD);
+        linear_forward(ix, ix->k, ix->h, w->k_proj_w[l], w->k_proj_b[l], (int)N, ix->C, KVD);
+        linear_forward(ix, ix->v, ix->h, w->v_proj_w[l], w->v_proj_b[l], (int)N, ix->C, KVD);
+#pragma omp parallel for schedule(static) num_threads(ix->threads)
         for (size_t r = 0; r < N; r++) {
             rope_forward(ix->q + r * QD, NH, HD, ix->row_pos[r], ix->inv_freq);
             rope_forward(ix->k + r * KVD, ix->KVH, HD, ix->row_pos[r], ix->inv_freq);
@@ -247,7 +274,7 @@ void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int 
             memcpy(ix->pk + (size_t)l * ix->pcap * KVD, ix->k, sizeof(float) * N * KVD);
             memcpy(ix->pv + (size_t)l * ix->pcap * KVD, ix->v, sizeof(float) * N * KVD);
         }
-#pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16) num_threads(ix->threads)
         for (size_t rh = 0; rh < N * NH; rh++) {
             size_t r = rh / NH;
             int hh = (int)(rh % NH), kh = hh / grp;
@@ -257,8 +284,7 @@ void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int 
             attend(ix->att + r * QD + hh * HD, ix->q + r * QD + hh * HD, k0, v0, i + 1, NULL, NULL, 0,
                    KVD, HD, ix->scale, ix->scr + (size_t)omp_get_thread_num() * ix->scap);
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, ix->C, QD, 1.0f, ix->att, QD,
-                    w->o_proj_w[l], QD, 1.0f, ix->x, ix->C);
+        infer_matmul_nt(ix, (int)N, ix->C, QD, 1.0f, ix->att, w->o_proj_w[l], 1.0f, ix->x);
         mlp_block(ix, l, (int)N);
     }
     /* gather the last position of each sequence */
@@ -302,10 +328,10 @@ void infer_step(Infer *ix, int n, const int *tokens, const int *prefix, const in
     embed_rows(ix, tokens, n);
     int NH = ix->NH, KVD = ix->KVD, HD = ix->HD, QD = ix->QD, grp = ix->NH / ix->KVH;
     for (int l = 0; l < ix->L; l++) {
-        rmsnorm_forward(ix->h, ix->x, w->input_layernorm[l], n, ix->C, ix->eps);
-        linear_forward(ix->q, ix->h, w->q_proj_w[l], w->q_proj_b[l], n, ix->C, QD);
-        linear_forward(ix->k, ix->h, w->k_proj_w[l], w->k_proj_b[l], n, ix->C, KVD);
-        linear_forward(ix->v, ix->h, w->v_proj_w[l], w->v_proj_b[l], n, ix->C, KVD);
+        rmsnorm_forward(ix->h, ix->x, w->input_layernorm[l], n, ix->C, ix->eps, ix->threads);
+        linear_forward(ix, ix->q, ix->h, w->q_proj_w[l], w->q_proj_b[l], n, ix->C, QD);
+        linear_forward(ix, ix->k, ix->h, w->k_proj_w[l], w->k_proj_b[l], n, ix->C, KVD);
+        linear_forward(ix, ix->v, ix->h, w->v_proj_w[l], w->v_proj_b[l], n, ix->C, KVD);
         for (int r = 0; r < n; r++) {
             int pos = ix->plen[prefix[r]] + t;
             rope_forward(ix->q + (size_t)r * QD, NH, HD, pos, ix->inv_freq);
@@ -313,7 +339,7 @@ void infer_step(Infer *ix, int n, const int *tokens, const int *prefix, const in
             memcpy(ix->gk + gidx(ix, slot[r], l, t), ix->k + (size_t)r * KVD, sizeof(float) * KVD);
             memcpy(ix->gv + gidx(ix, slot[r], l, t), ix->v + (size_t)r * KVD, sizeof(float) * KVD);
         }
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ix->threads)
         for (int rh = 0; rh < n * NH; rh++) {
             int r = rh / NH, hh = rh % NH, kh = hh / grp, p = prefix[r];
             const float *k1 = ix->pk + ((size_t)l * ix->pcap + ix->poff[p]) * KVD + kh * HD;
@@ -324,8 +350,7 @@ void infer_step(Infer *ix, int n, const int *tokens, const int *prefix, const in
                    ix->plen[p], k2, v2, t + 1, KVD, HD, ix->scale,
                    ix->scr + (size_t)omp_get_thread_num() * ix->scap);
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, ix->C, QD, 1.0f, ix->att, QD,
-                    w->o_proj_w[l], QD, 1.0f, ix->x, ix->C);
+        infer_matmul_nt(ix, n, ix->C, QD, 1.0f, ix->att, w->o_proj_w[l], 1.0f, ix->x);
         mlp_block(ix, l, n);
     }
     head_forward(ix, ix->x, n, ix->h, out_logits);

@@ -20,8 +20,11 @@ typedef struct Infer Infer;
 /* cfg and w are borrowed and must outlive the Infer. */
 Infer *infer_new(const ModelConfig *cfg, const ModelWeights *w);
 void infer_free(Infer *ix);
-/* threads for OpenMP loops and OpenBLAS (<= 0: all cores) */
+/* threads (<= 0: all cores); OpenBLAS is set to 1 thread and called inside our threads */
 void infer_set_threads(Infer *ix, int n);
+/* C (M,N) = alpha A (M,K) W^T + beta C on the Infer's threads (W (N,K) row-major) */
+void infer_matmul_nt(const Infer *ix, int M, int N, int K, float alpha, const float *A, const float *W,
+                     float beta, float *Cm);
 
 /* Full forward of nseq sequences, tokens concatenated (sum(lens) ids), positions 0..len-1.
  * out_hidden (nseq, C): final-norm hidden state at each sequence's last token (or NULL);

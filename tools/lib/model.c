@@ -854,7 +854,10 @@ static void head_step(Model *m, const int *rows, int nr, const Item *items, int 
     }
 }
 
+/* OpenBLAS runs single-threaded inside our OpenMP blocks (see mm); this is process-wide,
+ * so it is set at every step in case other code changed it. */
 static void step_begin(Model *m) {
+    (void)m;
     openblas_set_num_threads(1);
 }
 
