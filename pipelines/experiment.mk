@@ -27,6 +27,9 @@ DS_VALID_MAX ?= 1000
 DS_BASE_EPOCHS ?= 1
 DS_PATIENCE ?= 1
 DS_WARMUP ?= 20
+# tokenizer: BPE (as Qwen2's), years such as (1995) kept whole
+DS_SPM_TYPE ?= bpe
+DS_SPM_SPLIT_DIGITS ?= false
 TIMED = ./pipelines/timed.sh $(R)/times.tsv
 # the fine-tuning variants: name -> cft-step flags (Sec. 4.3 ablations)
 FT_bigrec = --lambda 0 --beta 1
@@ -78,7 +81,7 @@ prompts: $(D)/train.pairs.jsonl $(D)/valid.prompts.jsonl $(D)/test.prompts.jsonl
 $(D)/spm.corpus.txt: $(D)/train.pairs.jsonl
 	$(B)/mkcorpus --mode spm --items $(D)/items.jsonl --prompts $< -o $@
 $(D)/tokenizer.model: $(D)/spm.corpus.txt
-	$(TIMED) tokenizer ./tools/spm-train.sh $< $@ $(DS_VOCAB)
+	SPM_SPLIT_DIGITS=$(DS_SPM_SPLIT_DIGITS) $(TIMED) tokenizer ./tools/spm-train.sh $< $@ $(DS_VOCAB) $(DS_SPM_TYPE)
 $(D)/lm.corpus.txt: $(D)/split.done
 	$(B)/mkcorpus --mode lm --items $(D)/items.jsonl --train $(D)/train.jsonl -o $@
 $(R)/base/config.json: $(D)/lm.corpus.txt $(D)/tokenizer.model $(DS_MODEL)

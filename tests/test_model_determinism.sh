@@ -3,7 +3,8 @@
 # - same seed + same thread count -> bitwise-identical losses, gradients, updated weights
 #   (with dropout on), for 1 and 2 threads;
 # - dropout changes the training gradients but never the evaluation logits;
-# - the shared-prefix counterfactual pass equals two full passes (no dropout) to rounding.
+# - the shared-prefix counterfactual pass and the pruned last layer equal two full passes
+#   through every layer (no dropout) to rounding.
 source "$ROOT/tests/lib.sh"
 M="$BIN/model-check"
 for th in 1 2; do
@@ -12,7 +13,7 @@ for th in 1 2; do
   for f in grads.bin params2.bin logits.bin lm_grads.bin meta.json; do same a$th/$f b$th/$f; done
 done
 "$M" dump --out nodrop --threads 2 --seed 11
-"$M" dump --out noshare --threads 2 --seed 11 --share 0
+"$M" dump --out noshare --threads 2 --seed 11 --share 0 --prune 0
 same nodrop/logits.bin a2/logits.bin          # eval ignores dropout
 same nodrop/params0.bin a2/params0.bin
 cmp -s nodrop/grads.bin a2/grads.bin && die "dropout did not change the gradients"

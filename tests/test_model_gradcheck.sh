@@ -7,7 +7,7 @@ source "$ROOT/tests/lib.sh"
 "$BIN/model-check" gradcheck --seed 3 > gc.txt || { grep BAD gc.txt; die "gradient check failed"; }
 grep -q "gradcheck: 0 failed" gc.txt || die "no verdict"
 [ "$(grep -c '^ok  gradcheck' gc.txt)" -ge 80 ] || die "too few checks ran: $(grep -c '^ok' gc.txt)"
-for l in rmsnorm linear rope swiglu dropout attention cft-loss cft-loss-dropout cft-loss-noshare-dropout; do
+for l in rmsnorm linear rope swiglu dropout attention cft-loss cft-loss-dropout cft-loss-noshare-noprune-dropout; do
   grep -q "gradcheck $l" gc.txt || die "missing check $l"
 done
 expect_fail 2 'unknown command' "$BIN/model-check" frobnicate

@@ -13,7 +13,9 @@ run() {
 }
 run untied  --tied 0 --lambda 0.3 --beta 0.25 --theta 5000
 run tied    --tied 1 --lambda 0.7 --beta 0.5 --seed 2
-run noshare --share 0 --seed 3
+run plain   --share 0 --prune 0 --seed 3
+run noprune --prune 0 --tied 1 --seed 9
+run onelayer --layers 1 --seed 10
 run bigrec  --cf-len 0 --seed 4
 run mqa     --layers 3 --heads 4 --kv-heads 1 --hidden 48 --ffn 64 --theta 100 --batch 3 --len 30 --cf-len 20 --tied 1 --threads 1 --seed 5
 run mha     --heads 2 --kv-heads 2 --lambda 1.5 --beta 1 --seed 6 --threads 2

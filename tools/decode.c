@@ -57,6 +57,8 @@ static void usage(int code) {
 "                         output then has \"predict_ids\" (token lists without EOS); no\n"
 "                         tokenizer needed (used by the PyTorch oracle test)\n"
 "  --constrain-ids FILE   like --constrain, from lines {\"ids\": [...]} (EOS included)\n"
+"  --timing               print one line `decode-timing key=value ...` on stderr (even\n"
+"                         with -q): seconds in prefill, decode steps, beam selection\n"
 "  -o FILE                write here atomically instead of stdout\n"
 "  -q                     quiet\n");
     exit(code);
@@ -153,7 +155,7 @@ static int *read_id_array(const cJSON *a, Where w, const char *field, int V, int
 int main(int argc, char **argv) {
     util_init(argc, argv);
     const char *model_dir = NULL, *constrain = NULL, *constrain_ids = NULL, *tok_path = NULL, *out_path = NULL;
-    int batch = 16, threads = 0, prompt_ids = 0;
+    int batch = 16, threads = 0, prompt_ids = 0, timing = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
 #define NEXT() (i + 1 < argc ? argv[++i] : (die(EXIT_USAGE, "%s needs a value (see --help)", a), ""))
@@ -171,6 +173,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--tokenizer")) tok_path = NEXT();
         else if (!strcmp(a, "--eos")) eos = atoi(NEXT());
         else if (!strcmp(a, "--prompt-ids")) prompt_ids = 1;
+        else if (!strcmp(a, "--timing")) timing = 1;
         else if (!strcmp(a, "-o")) out_path = NEXT();
         else die(EXIT_USAGE, "unknown option %s (see --help)", a);
     }
@@ -299,7 +302,8 @@ int main(int argc, char **argv) {
     Progress pr;
     progress_start(&pr, "decode", nreq);
     double t0 = now_s();
-    long steps_total = 0;
+    long steps_total = 0, row_steps = 0;
+    double t_prefill = 0, t_model = 0, t_select = 0, tm;
 
     for (int b0 = 0; b0 < nreq; b0 += batch) {
         int B = nreq - b0 < batch ? nreq - b0 : batch;
@@ -310,7 +314,9 @@ int main(int argc, char **argv) {
         for (int i = 0; i < B; i++) { lens[i] = R[i].plen; ntok += lens[i]; }
         int *toks = xmalloc(sizeof(int) * ntok);
         for (int i = 0, o = 0; i < B; i++) { memcpy(toks + o, R[i].prompt, sizeof(int) * lens[i]); o += lens[i]; }
+        tm = now_s();
         infer_prefill(inf, B, lens, toks, 1, NULL, logits);
+        t_prefill += now_s() - tm;
         free(lens); free(toks);
         for (int i = 0; i < B; i++) {
             Req *r = &R[i];
@@ -326,6 +332,7 @@ int main(int argc, char **argv) {
         }
         int nrows = B;
         for (int s = 0; s < max_new; s++) {
+            tm = now_s();
             /* log-softmax normaliser (and, unconstrained, the best 2*nb tokens) of every row */
 #pragma omp parallel for schedule(static) num_threads(nthreads)
             for (int row = 0; row < nrows; row++) {
@@ -411,11 +418,15 @@ int main(int argc, char **argv) {
                     n++;
                 }
             }
+            t_select += now_s() - tm;
             if (!n) break;
+            tm = now_s();
             infer_reorder(inf, n, s_dst, s_src, s);
             infer_step(inf, n, s_tok, s_pre, s_dst, s, logits);
+            t_model += now_s() - tm;
             nrows = n;
             steps_total++;
+            row_steps += n;
         }
         /* write the batch in input order */
         for (int i = 0; i < B; i++) {
@@ -453,6 +464,11 @@ int main(int argc, char **argv) {
     out_commit(&out);
     double el = now_s() - t0;
     info("decoded %d prompts in %.2fs (%.2f prompts/s, %ld batched steps)", nreq, el, el > 0 ? nreq / el : 0.0, steps_total);
+    if (timing)
+        fprintf(stderr, "decode-timing prompts=%d seconds=%.4f prefill_s=%.4f step_s=%.4f select_s=%.4f steps=%ld "
+                "row_steps=%ld us_per_row_step=%.3f select_us_per_row_step=%.3f\n", nreq, el, t_prefill, t_model,
+                t_select, steps_total, row_steps, row_steps ? 1e6 * (t_model + t_select) / row_steps : 0.0,
+                row_steps ? 1e6 * t_select / row_steps : 0.0);
     if (n_short) info("%ld prompts got fewer than --return hypotheses (too few finite-score continuations)", n_short);
     if (n_dropped_unfinished) info("%ld constrained beams unfinished at --max-new-tokens were dropped", n_dropped_unfinished);
     free(req); free(logits); free(lse); free(rowtop); free(rowtop_n); free(cand);

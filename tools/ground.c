@@ -47,6 +47,7 @@ static void usage(int code) {
 "  --threads N         threads (default: all cores)\n"
 "  --tokenizer FILE    sentencepiece model (default DIR/tokenizer.model)\n"
 "  --no-cache          neither read nor write DIR/item_emb.*.safetensors\n"
+"  --timing            print `ground-timing key=value ...` on stderr (even with -q)\n"
 "  -o FILE             write here atomically instead of stdout\n"
 "  -q                  quiet\n");
     exit(code);
@@ -113,7 +114,8 @@ static void topk_row(const float *dist, int N, int k, Hit *top) {
 int main(int argc, char **argv) {
     util_init(argc, argv);
     const char *model_dir = NULL, *items_path = NULL, *tok_path = NULL, *out_path = NULL, *mode = "interleave";
-    int topn = 50, batch = 128, threads = 0, use_cache = 1;
+    int topn = 50, batch = 128, threads = 0, use_cache = 1, timing = 0;
+    double t_items = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
 #define NEXT() (i + 1 < argc ? argv[++i] : (die(EXIT_USAGE, "%s needs a value (see --help)", a), ""))
@@ -127,6 +129,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--threads")) threads = atoi(NEXT());
         else if (!strcmp(a, "--tokenizer")) tok_path = NEXT();
         else if (!strcmp(a, "--no-cache")) use_cache = 0;
+        else if (!strcmp(a, "--timing")) timing = 1;
         else if (!strcmp(a, "-o")) out_path = NEXT();
         else die(EXIT_USAGE, "unknown option %s (see --help)", a);
     }
@@ -233,6 +236,7 @@ int main(int argc, char **argv) {
         embed(inf, ids, lens, N, batch, C, E, &pr);
         progress_end(&pr);
         double el = now_s() - t0;
+        t_items = el;
         info("item embeddings: computed %d items in %.2fs (%.1f items/s)", N, el, el > 0 ? N / el : 0.0);
         for (int i = 0; i < N; i++) free(ids[i]);
         free(ids); free(lens);
@@ -374,6 +378,10 @@ int main(int argc, char **argv) {
     double el = now_s() - t0;
     info("grounded %ld records (%ld generated titles, %ld identical to a catalogue title) in %.2fs",
          nrec, nq_total, nq_matched, el);
+    if (timing)
+        fprintf(stderr, "ground-timing items=%d item_embed_s=%.4f items_per_s=%.1f records=%ld titles=%ld "
+                "ground_s=%.4f records_per_s=%.1f\n", N, t_items, t_items > 0 ? N / t_items : 0.0, nrec, nq_total,
+                el, el > 0 ? nrec / el : 0.0);
     if (n_empty_title) info("%ld generated titles were empty (no tokens) and had no match", n_empty_title);
     if (n_no_title) info("%ld records had no usable generated title: empty ranked list", n_no_title);
     for (int i = 0; i < N; i++) free(titles[i]);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <omp.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static void usage(int code) {
     fprintf(code ? stderr : stdout,
@@ -22,14 +23,14 @@ static void usage(int code) {
         "  --theta X (rope_theta, 5000) --eps X (rms_norm_eps, 1e-6) --tied 0|1 (0)\n"
         "batch options (dump): --batch B --len T --cf-len Tc --resp R (4 24 14 5); --cf-len 0 = no cf pass\n"
         "  --lambda X (0.3) --beta X (0.25, token weights of Eq. 5)\n"
-        "  --lr X (1e-3) --wd X (0.1) --dropout P (0) --share 0|1 (1) --init-std X (0.1)\n"
+        "  --lr X (1e-3) --wd X (0.1) --dropout P (0) --share 0|1 (1) --prune 0|1 (1) --init-std X (0.1)\n"
         "common: --seed S (1) --threads N (all cores) -q\n");
     exit(code);
 }
 
 typedef struct {
     ModelConfig cfg;
-    int B, T, Tc, R, threads, share;
+    int B, T, Tc, R, threads, share, prune;
     float lambda, beta, lr, wd, dropout, init_std;
     uint64_t seed;
     const char *out, *config;
@@ -49,7 +50,7 @@ static void parse(int argc, char **argv, Opts *o) {
     c->intermediate_size = 40; c->vocab_size = 50; c->rope_theta = 5000; c->rms_norm_eps = 1e-6f;
     c->max_position_embeddings = 4096; c->tie_word_embeddings = 0;
     o->B = 4; o->T = 24; o->Tc = 14; o->R = 5; o->lambda = 0.3f; o->beta = 0.25f; o->lr = 1e-3f; o->wd = 0.1f;
-    o->seed = 1; o->share = 1; o->init_std = 0.1f; o->iters = 5; o->warmup = 1;
+    o->seed = 1; o->share = 1; o->prune = 1; o->init_std = 0.1f; o->iters = 5; o->warmup = 1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) continue;
@@ -62,7 +63,7 @@ static void parse(int argc, char **argv, Opts *o) {
         F_("--theta", c->rope_theta) F_("--eps", c->rms_norm_eps) F_("--tied", c->tie_word_embeddings)
         F_("--batch", o->B) F_("--len", o->T) F_("--cf-len", o->Tc) F_("--resp", o->R)
         F_("--lambda", o->lambda) F_("--beta", o->beta) F_("--lr", o->lr) F_("--wd", o->wd)
-        F_("--dropout", o->dropout) F_("--share", o->share) F_("--init-std", o->init_std)
+        F_("--dropout", o->dropout) F_("--share", o->share) F_("--prune", o->prune) F_("--init-std", o->init_std)
         F_("--seed", o->seed) F_("--threads", o->threads) F_("--iters", o->iters) F_("--warmup", o->warmup)
 #undef F_
         if (!strcmp(a, "--out")) { o->out = v; continue; }
@@ -178,6 +179,7 @@ static int cmd_dump(Opts *o) {
     Model *m = model_new(&o->cfg, o->seed);
     if (o->threads) model_set_threads(m, o->threads);
     model_set_share_prefix(m, o->share);
+    model_set_prune_last(m, o->prune);
     perturb(m, o->init_std, o->seed);
     Rng r; rng_seed(&r, o->seed * 7919 + 3);
     Batch bt; make_batch(&bt, o->B, o->T, o->Tc, o->R, o->cfg.vocab_size, o->beta, -1, 0, &r);
@@ -239,13 +241,14 @@ static int cmd_dump(Opts *o) {
 /* Whole-model finite differences of the CFT loss L = L_n + lambda L_c through both passes,
  * with dropout on (the mask is a function of the seed and the call counter, reset before
  * every call), for a few sampled coordinates of every tensor. */
-static int cft_gradcheck(Opts *o, int share, float dropout) {
+static int cft_gradcheck(Opts *o, int share, int prune, float dropout) {
     ModelConfig cfg = o->cfg;
     cfg.num_hidden_layers = 2; cfg.hidden_size = 16; cfg.num_attention_heads = 4; cfg.num_key_value_heads = 2;
     cfg.intermediate_size = 24; cfg.vocab_size = 23; cfg.tie_word_embeddings = 0;
     Model *m = model_new(&cfg, o->seed);
     model_set_threads(m, 2);
     model_set_share_prefix(m, share);
+    model_set_prune_last(m, prune);
     perturb(m, 0.2f, o->seed);
     Rng r; rng_seed(&r, o->seed + 99);
     Batch bt; make_batch(&bt, 3, 12, 9, 4, cfg.vocab_size, 0.25f, -1, 0, &r);
@@ -277,8 +280,8 @@ static int cft_gradcheck(Opts *o, int share, float dropout) {
             if (e > maxerr) maxerr = e;
         }
         int ok = maxerr <= 2e-2 * maxan + 5e-4;
-        printf("%s gradcheck cft-loss%s%s %-45s max|grad|=%.3e max|fd-grad|=%.3e\n", ok ? "ok " : "BAD",
-               share ? "" : "-noshare", dropout > 0 ? "-dropout" : "", t[i].name, maxan, maxerr);
+        printf("%s gradcheck cft-loss%s%s%s %-45s max|grad|=%.3e max|fd-grad|=%.3e\n", ok ? "ok " : "BAD",
+               share ? "" : "-noshare", prune ? "" : "-noprune", dropout > 0 ? "-dropout" : "", t[i].name, maxan, maxerr);
         bad += !ok;
     }
     free(an); free_batch(&bt); model_free(m);
@@ -287,9 +290,9 @@ static int cft_gradcheck(Opts *o, int share, float dropout) {
 
 static int cmd_gradcheck(Opts *o) {
     int bad = model_gradcheck_layers(o->seed, stdout);
-    bad += cft_gradcheck(o, 1, 0.0f);
-    bad += cft_gradcheck(o, 1, 0.2f);
-    bad += cft_gradcheck(o, 0, 0.2f);
+    bad += cft_gradcheck(o, 1, 1, 0.0f);
+    bad += cft_gradcheck(o, 1, 1, 0.2f);
+    bad += cft_gradcheck(o, 0, 0, 0.2f);
     printf("gradcheck: %d failed\n", bad);
     return bad ? 1 : 0;
 }
@@ -303,6 +306,12 @@ static const BenchCfg BENCH[] = {
     {"B", 256, 4, 4, 2, 704, 8000, 160, 48},
 };
 
+static double cpu_s(void) {
+    struct timespec ts; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+static double g_cpu_ms;   /* CPU time per step of the last bench_run (all threads) */
+
 static double bench_run(Model *m, const CftBatch *cb, float lambda, int iters, int warmup, double *gflops) {
     long step = 0;
     for (int i = 0; i < warmup; i++) {
@@ -310,7 +319,7 @@ static double bench_run(Model *m, const CftBatch *cb, float lambda, int iters, i
         model_cft_step(m, cb, lambda, 1, NULL, NULL);
         model_adamw(m, 1e-4f, 0.9f, 0.999f, 1e-8f, 0.0f, ++step);
     }
-    double f0 = model_flops(m), t0 = now_s();
+    double f0 = model_flops(m), t0 = now_s(), c0 = cpu_s();
     for (int i = 0; i < iters; i++) {
         model_zero_grad(m);
         float l = model_cft_step(m, cb, lambda, 1, NULL, NULL);
@@ -319,6 +328,7 @@ static double bench_run(Model *m, const CftBatch *cb, float lambda, int iters, i
         model_adamw(m, 1e-4f, 0.9f, 0.999f, 1e-8f, 0.0f, ++step);
     }
     double dt = now_s() - t0;
+    g_cpu_ms = (cpu_s() - c0) / iters * 1e3;
     *gflops = (model_flops(m) - f0) / dt / 1e9;
     return dt / iters;
 }
@@ -340,16 +350,17 @@ static int cmd_bench(Opts *o) {
     big.Tc = 0;
     double gf, t;
     t = bench_run(m, &cft, 0.1f, o->iters, o->warmup, &gf);
-    printf("bench train-cft-%s samples_per_s=%.2f gflops=%.1f step_ms=%.1f B=%d T=%d Tc=%d shared=%d threads=%d\n",
-           bc->name, B / t, gf, t * 1e3, B, bc->T, bc->Tc, shared, o->threads ? o->threads : omp_get_num_procs());
+    printf("bench train-cft-%s samples_per_s=%.2f gflops=%.1f step_ms=%.1f cpu_ms=%.1f B=%d T=%d Tc=%d shared=%d threads=%d\n",
+           bc->name, B / t, gf, t * 1e3, g_cpu_ms, B, bc->T, bc->Tc, shared, o->threads ? o->threads : omp_get_num_procs());
     double tc = t;
     t = bench_run(m, &big, 0.1f, o->iters, o->warmup, &gf);
-    printf("bench train-bigrec-%s samples_per_s=%.2f gflops=%.1f step_ms=%.1f B=%d T=%d\n", bc->name, B / t, gf, t * 1e3, B, bc->T);
+    printf("bench train-bigrec-%s samples_per_s=%.2f gflops=%.1f step_ms=%.1f cpu_ms=%.1f B=%d T=%d\n", bc->name, B / t, gf, t * 1e3, g_cpu_ms, B, bc->T);
     double tb = t;
     model_set_share_prefix(m, 0);
+    model_set_prune_last(m, 0);
     t = bench_run(m, &cft, 0.1f, o->iters, o->warmup, &gf);
-    printf("bench train-cft-noshare-%s samples_per_s=%.2f gflops=%.1f step_ms=%.1f\n", bc->name, B / t, gf, t * 1e3);
-    printf("bench cft-over-bigrec-%s ratio=%.3f ratio_noshare=%.3f\n", bc->name, tc / tb, t / tb);
+    printf("bench train-cft-plain-%s samples_per_s=%.2f gflops=%.1f step_ms=%.1f cpu_ms=%.1f\n", bc->name, B / t, gf, t * 1e3, g_cpu_ms);
+    printf("bench cft-over-bigrec-%s ratio=%.3f ratio_plain=%.3f\n", bc->name, tc / tb, t / tb);
     fflush(stdout);
     free_batch(&bt);
     model_free(m);

@@ -23,7 +23,7 @@ spm_train --input="$corpus" --model_prefix="$prefix" --vocab_size="$vocab" --mod
   --character_coverage=1.0 --byte_fallback=true \
   --unk_id=0 --bos_id=1 --eos_id=2 --pad_id=3 \
   --normalization_rule_name=identity --remove_extra_whitespaces=false --add_dummy_prefix=false \
-  --split_digits=true --hard_vocab_limit=false --user_defined_symbols="$nl" \
+  --split_digits=${SPM_SPLIT_DIGITS:-true} --hard_vocab_limit=false --user_defined_symbols="$nl" \
   --num_threads=1 --shuffle_input_sentence=false --input_sentence_size=0 --random_seed=1 \
   --max_sentence_length=16384 --minloglevel=2 >"$prefix.log" 2>&1 \
   || { tail -n 5 "$prefix.log" >&2; echo "spm-train.sh: spm_train failed on $corpus" >&2; exit 1; }

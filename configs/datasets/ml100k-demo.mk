@@ -8,7 +8,7 @@
 DS_IMPORT      = --format movielens $(DATA_ROOT)/movielens-100k --core 5
 DS_CATEGORY    = movies
 DS_MODEL       = configs/models/demo.json
-DS_VOCAB       = 2000
+DS_VOCAB       = 4000
 DS_TRAIN_MAX   = 20000
 DS_VALID_MAX   = 500
 DS_TEST_MAX    = 500

@@ -69,6 +69,21 @@ typedef struct {
     float *scratch;         /* per-thread attention scratch (attn_scratch_floats) */
 } Acts;
 
+/* Last-layer pruning: only the rows whose logits are needed (plus the rows after them in the
+ * same sequence, to keep each sequence's query block contiguous) go through the last block's
+ * query projection, attention, o_proj and MLP; keys/values still use every row. */
+typedef struct {
+    int mc;                 /* compact rows */
+    int *crow, *cpos;       /* (mc) full packed row, RoPE position */
+    int *owner;             /* (n) sequence owning each full row */
+    int *map;               /* (n) full row -> compact row or -1 */
+    int cap_n, cap_mc, cap_seq;
+    Plan lp;                /* compact query blocks; idx borrowed from the full plan */
+    size_t cap; float *buf;
+    float *lnc, *qc, *aoc, *resg, *midc, *ln2c, *rstd2c, *guc, *hhc, *out, *att, *t1c;
+    float *dresc, *dlnc, *dqc, *daoc, *dguc, *dhc;
+} Prune;
+
 struct Model {
     ModelConfig cfg;
     int L, C, NH, KVH, HD, F, V, QD, KVD;
@@ -79,7 +94,8 @@ struct Model {
     ParamInfo *table; int ntable;
     int threads;
     float drop_p; uint64_t drop_seed, drop_calls; int drop_on;
-    int share_prefix;
+    int share_prefix, prune_last, pruned;
+    Prune pr;
     double flops;
     Plan plan;
     Acts a;
@@ -91,6 +107,21 @@ struct Model {
 };
 
 #define PAR_FOR _Pragma("omp parallel for schedule(static) num_threads(nt)")
+
+/* exp(x) for float, vectorisable (inlined into `omp simd` loops): x = n ln2 + r, |r| <= ln2/2,
+ * exp(r) by its degree-7 Taylor polynomial (truncation < 1e-8 relative), times 2^n built in the
+ * exponent bits. Within 2 ulp of expf over [-87, 88]; inputs are clamped to that range. */
+static inline float fexp(float x) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest (1.5*2^23 trick) */
+    float r = x - n * 0.693145751953125f - n * 1.428606765330187e-06f;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720; p = p * r + 1.0f / 120; p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6; p = p * r + 0.5f; p = p * r + 1.0f; p = p * r + 1.0f;
+    union { float f; int32_t i; } u;
+    u.i = ((int32_t)n + 127) << 23;
+    return p * u.f;
+}
 
 /* ------------------------------------------------------------- helpers ---- */
 static inline uint64_t mix64(uint64_t z) {
@@ -315,7 +346,8 @@ static void attention_forward(Model *m, float *out, float *att, const float *q, 
                         float mx = -INFINITY;
                         for (int j = 0; j <= last; j++) if (Pi[j] > mx) mx = Pi[j];
                         float sum = 0;
-                        for (int j = 0; j <= last; j++) { Pi[j] = expf(Pi[j] - mx); sum += Pi[j]; }
+                        #pragma omp simd reduction(+:sum)
+                        for (int j = 0; j <= last; j++) { Pi[j] = fexp(Pi[j] - mx); sum += Pi[j]; }
                         float inv = 1.0f / sum;
                         for (int j = 0; j <= last; j++) Pi[j] *= inv;
                         for (int j = last + 1; j < kl; j++) Pi[j] = 0.0f;
@@ -394,7 +426,8 @@ static void swiglu_forward(float *h, const float *gu, int n, int F, int nt) {
     for (int i = 0; i < n; i++) {
         const float *g = gu + (size_t)i * 2 * F, *u = g + F;
         float *hi = h + (size_t)i * F;
-        for (int c = 0; c < F; c++) hi[c] = g[c] / (1.0f + expf(-g[c])) * u[c];
+        #pragma omp simd
+        for (int c = 0; c < F; c++) hi[c] = g[c] / (1.0f + fexp(-g[c])) * u[c];
     }
 }
 /* dgu (n,2F) = d/d[gate|up] given dh (n,F) */
@@ -403,8 +436,9 @@ static void swiglu_backward(float *dgu, const float *dh, const float *gu, int n,
     for (int i = 0; i < n; i++) {
         const float *g = gu + (size_t)i * 2 * F, *u = g + F, *d = dh + (size_t)i * F;
         float *dg = dgu + (size_t)i * 2 * F, *du = dg + F;
+        #pragma omp simd
         for (int c = 0; c < F; c++) {
-            float sg = 1.0f / (1.0f + expf(-g[c]));
+            float sg = 1.0f / (1.0f + fexp(-g[c]));
             float silu = g[c] * sg;
             du[c] = d[c] * silu;
             dg[c] = d[c] * u[c] * sg * (1.0f + g[c] * (1.0f - sg));
@@ -413,34 +447,50 @@ static void swiglu_backward(float *dgu, const float *dh, const float *gu, int n,
 }
 
 /* -------------------------------------------------------- layer: dropout ---- */
-static inline float drop_keep(uint64_t key, uint32_t thr, size_t row, int c, float scale) {
-    uint64_t h = mix64(key ^ mix64(((uint64_t)row << 20) ^ (uint64_t)c));
-    return (uint32_t)(h >> 32) >= thr ? scale : 0.0f;
+/* Keep mask of one row: one 64-bit hash per 4 channels, 16 bits each compared with
+ * p * 65536 (p resolved to 1/65536), scaled by 1/(1-p). */
+static void drop_row(float *mk, uint64_t key, size_t row, int c0, int c1, uint32_t thr16, float scale) {
+    for (int c = c0 & ~3; c < c1; c += 4) {
+        uint64_t h = mix64(key ^ mix64(((uint64_t)row << 24) ^ (uint64_t)(c >> 2)));
+        for (int k = 0; k < 4; k++)
+            if (c + k >= c0 && c + k < c1) mk[c + k - c0] = ((h >> (16 * k)) & 0xffff) >= thr16 ? scale : 0.0f;
+    }
 }
-/* residual (n,C) += dropout(branch (n,C)); key selects (seed, call, layer, branch) */
+#define DROP_CHUNK 256
+/* out (n,C) = res + dropout(branch); key selects (seed, call, layer, branch) */
 static void residual_dropout_forward(float *out, const float *res, const float *branch, int n, int C,
                                      int on, float p, uint64_t key, int nt) {
-    uint32_t thr = (uint32_t)fmin(4294967295.0, (double)p * 4294967296.0);
+    uint32_t thr = (uint32_t)lrint((double)p * 65536.0);
     float scale = 1.0f / (1.0f - p);
     PAR_FOR
     for (int i = 0; i < n; i++) {
         const float *r = res + (size_t)i * C, *b = branch + (size_t)i * C;
         float *o = out + (size_t)i * C;
-        if (!on) for (int c = 0; c < C; c++) o[c] = r[c] + b[c];
-        else for (int c = 0; c < C; c++) o[c] = r[c] + b[c] * drop_keep(key, thr, (size_t)i, c, scale);
+        if (!on) { for (int c = 0; c < C; c++) o[c] = r[c] + b[c]; continue; }
+        float mk[DROP_CHUNK];
+        for (int c0 = 0; c0 < C; c0 += DROP_CHUNK) {
+            int c1 = c0 + DROP_CHUNK < C ? c0 + DROP_CHUNK : C;
+            drop_row(mk, key, (size_t)i, c0, c1, thr, scale);
+            for (int c = c0; c < c1; c++) o[c] = r[c] + b[c] * mk[c - c0];
+        }
     }
 }
 /* dbranch (n,C) = dropout mask * dout */
 static void residual_dropout_backward(float *dbranch, const float *dout, int n, int C, int on, float p,
                                       uint64_t key, int nt) {
-    uint32_t thr = (uint32_t)fmin(4294967295.0, (double)p * 4294967296.0);
+    uint32_t thr = (uint32_t)lrint((double)p * 65536.0);
     float scale = 1.0f / (1.0f - p);
     PAR_FOR
     for (int i = 0; i < n; i++) {
         const float *d = dout + (size_t)i * C;
         float *o = dbranch + (size_t)i * C;
-        if (!on) memcpy(o, d, sizeof(float) * C);
-        else for (int c = 0; c < C; c++) o[c] = d[c] * drop_keep(key, thr, (size_t)i, c, scale);
+        if (!on) { memcpy(o, d, sizeof(float) * C); continue; }
+        float mk[DROP_CHUNK];
+        for (int c0 = 0; c0 < C; c0 += DROP_CHUNK) {
+            int c1 = c0 + DROP_CHUNK < C ? c0 + DROP_CHUNK : C;
+            drop_row(mk, key, (size_t)i, c0, c1, thr, scale);
+            for (int c = c0; c < c1; c++) o[c] = d[c] * mk[c - c0];
+        }
     }
 }
 static uint64_t drop_key(const Model *m, int l, int branch) {
@@ -554,6 +604,7 @@ Model *model_new(const ModelConfig *cfg, uint64_t seed) {
     }
     m->threads = omp_get_num_procs();
     m->share_prefix = 1;
+    m->prune_last = 1;
     return m;
 }
 
@@ -569,6 +620,8 @@ void model_free(Model *m) {
     free(m->rope_cos); free(m->rope_sin);
     free(m->hx); free(m->hln); free(m->hrstd); free(m->hlogits); free(m->hdx);
     free(m->item_ln); free(m->item_lc);
+    Prune *pr = &m->pr;
+    free(pr->crow); free(pr->cpos); free(pr->owner); free(pr->map); free(pr->lp.seq); free(pr->buf);
     free(m);
 }
 
@@ -582,6 +635,7 @@ const ModelWeights *model_weights(const Model *m) { return &m->w; }
 size_t model_num_params(const Model *m) { return m->nparams; }
 void model_set_threads(Model *m, int n) { m->threads = n > 0 ? n : omp_get_num_procs(); }
 void model_set_share_prefix(Model *m, int on) { m->share_prefix = on; }
+void model_set_prune_last(Model *m, int on) { m->prune_last = on; }
 double model_flops(const Model *m) { return m->flops; }
 const float *model_last_logits(const Model *m, int *rows) { *rows = m->last_nr; return m->hlogits; }
 void model_set_dropout(Model *m, float p, uint64_t seed) {
@@ -705,6 +759,124 @@ static void rope_prepare(Model *m, int maxpos) {
     m->rope_n = maxpos;
 }
 
+/* Set up the compact rows of the last layer from the needed full rows; remaps rows[] to
+ * compact indices. */
+static void prune_prepare(Model *m, int *rows, int nr) {
+    Plan *p = &m->plan; Prune *pr = &m->pr;
+    int n = p->n;
+    if (n > pr->cap_n) { pr->cap_n = n; pr->owner = xrealloc(pr->owner, sizeof(int) * n); pr->map = xrealloc(pr->map, sizeof(int) * n); }
+    if (p->nseq > pr->cap_seq) { pr->cap_seq = p->nseq; pr->lp.seq = xrealloc(pr->lp.seq, sizeof(Seq) * p->nseq); }
+    int *need = xmalloc(sizeof(int) * (size_t)(p->nseq + 1));
+    for (int s = 0; s < p->nseq; s++) {
+        const Seq *S = &p->seq[s];
+        for (int i = 0; i < S->qn; i++) pr->owner[S->qoff + i] = s;
+        need[s] = S->klen;
+    }
+    for (int i = 0; i < nr; i++) {
+        int s = pr->owner[rows[i]];
+        int pos = p->seq[s].qstart + (rows[i] - p->seq[s].qoff);
+        if (pos < need[s]) need[s] = pos;
+    }
+    Plan *lp = &pr->lp;
+    lp->B = p->B; lp->has_cf = p->has_cf; lp->nseq = p->nseq; lp->idx = p->idx; lp->nidx = p->nidx; lp->maxk = p->maxk;
+    int mc = 0; size_t ao = 0;
+    for (int s = 0; s < p->nseq; s++) {
+        const Seq *S = &p->seq[s]; Seq *Q = &lp->seq[s];
+        *Q = *S;
+        Q->qstart = need[s]; Q->qn = S->klen - need[s]; Q->qoff = mc; Q->att_off = ao;
+        mc += Q->qn; ao += (size_t)m->NH * Q->qn * Q->klen;
+    }
+    lp->n = mc; lp->natt = ao;
+    if (mc > pr->cap_mc) { pr->cap_mc = mc; pr->crow = xrealloc(pr->crow, sizeof(int) * mc); pr->cpos = xrealloc(pr->cpos, sizeof(int) * mc); }
+    for (int i = 0; i < n; i++) pr->map[i] = -1;
+    for (int s = 0; s < p->nseq; s++) {
+        const Seq *S = &p->seq[s], *Q = &lp->seq[s];
+        for (int i = 0; i < Q->qn; i++) {
+            int full = S->qoff + (Q->qstart - S->qstart) + i;
+            pr->crow[Q->qoff + i] = full; pr->cpos[Q->qoff + i] = Q->qstart + i; pr->map[full] = Q->qoff + i;
+        }
+    }
+    lp->pos = pr->cpos; lp->tok = NULL;
+    for (int i = 0; i < nr; i++) rows[i] = pr->map[rows[i]];
+    free(need);
+    pr->mc = mc;
+    /* compact buffers */
+    int C = m->C, QD = m->QD, F = m->F;
+    size_t M = (size_t)mc;
+    size_t needf = M * (8 * (size_t)C + 1 + 4 * (size_t)QD + 6 * (size_t)F) + ao;
+    if (needf > pr->cap) { free(pr->buf); pr->buf = xmalloc(needf * sizeof(float)); pr->cap = needf; }
+    float *q = pr->buf;
+#define TAKE(dst, cnt) do { dst = q; q += (cnt); } while (0)
+    TAKE(pr->lnc, M * C); TAKE(pr->qc, M * QD); TAKE(pr->aoc, M * QD); TAKE(pr->resg, M * C); TAKE(pr->midc, M * C);
+    TAKE(pr->ln2c, M * C); TAKE(pr->rstd2c, M); TAKE(pr->guc, M * 2 * F); TAKE(pr->hhc, M * F); TAKE(pr->out, M * C);
+    TAKE(pr->t1c, M * C); TAKE(pr->att, ao);
+    TAKE(pr->dresc, M * C); TAKE(pr->dlnc, M * C); TAKE(pr->dqc, M * QD); TAKE(pr->daoc, M * QD);
+    TAKE(pr->dguc, M * 2 * F); TAKE(pr->dhc, M * F);
+#undef TAKE
+    if ((size_t)(q - pr->buf) > pr->cap) die(EXIT_IO, "model: internal error: prune arena overflow");
+}
+
+static void gather_rows(float *dst, const float *src, const int *rows, int mc, int C, int nt) {
+    PAR_FOR
+    for (int i = 0; i < mc; i++) memcpy(dst + (size_t)i * C, src + (size_t)rows[i] * C, sizeof(float) * C);
+}
+
+/* last block l = L-1 over the compact rows: a->res[l] (n,C) -> pr->out (mc,C) */
+static void last_layer_pruned_forward(Model *m, int train) {
+    Plan *p = &m->plan; Acts *a = &m->a; Prune *pr = &m->pr; const ModelWeights *w = &m->w;
+    int n = p->n, mc = pr->mc, C = m->C, QD = m->QD, KVD = m->KVD, F = m->F, nt = m->threads, l = m->L - 1;
+    float eps = m->cfg.rms_norm_eps;
+    int drop = train && m->drop_p > 0;
+    rmsnorm_forward(a->ln1[l], a->rstd1[l], a->res[l], w->input_layernorm[l], n, C, eps, nt);
+    linear_forward(m, a->k[l], a->ln1[l], w->k_proj_w[l], w->k_proj_b[l], n, C, KVD, nt);
+    linear_forward(m, a->v[l], a->ln1[l], w->v_proj_w[l], w->v_proj_b[l], n, C, KVD, nt);
+    rope_forward(a->k[l], p->pos, m->rope_cos, m->rope_sin, n, m->KVH, m->HD, nt);
+    gather_rows(pr->lnc, a->ln1[l], pr->crow, mc, C, nt);
+    linear_forward(m, pr->qc, pr->lnc, w->q_proj_w[l], w->q_proj_b[l], mc, C, QD, nt);
+    rope_forward(pr->qc, pr->cpos, m->rope_cos, m->rope_sin, mc, m->NH, m->HD, nt);
+    attention_forward(m, pr->aoc, pr->att, pr->qc, a->k[l], a->v[l], &pr->lp, a->scratch, nt);
+    linear_forward(m, pr->t1c, pr->aoc, w->o_proj_w[l], NULL, mc, QD, C, nt);
+    gather_rows(pr->resg, a->res[l], pr->crow, mc, C, nt);
+    residual_dropout_forward(pr->midc, pr->resg, pr->t1c, mc, C, drop, m->drop_p, drop_key(m, l, 0), nt);
+    rmsnorm_forward(pr->ln2c, pr->rstd2c, pr->midc, w->post_attention_layernorm[l], mc, C, eps, nt);
+    linear_forward(m, pr->guc, pr->ln2c, w->gate_proj_w[l], NULL, mc, C, 2 * F, nt);
+    swiglu_forward(pr->hhc, pr->guc, mc, F, nt);
+    linear_forward(m, pr->t1c, pr->hhc, w->down_proj_w[l], NULL, mc, F, C, nt);
+    residual_dropout_forward(pr->out, pr->midc, pr->t1c, mc, C, drop, m->drop_p, drop_key(m, l, 1), nt);
+}
+
+/* pr->dresc (mc,C) holds dL/d out on entry; leaves dL/d res[L-1] in a->dres (n,C) */
+static void last_layer_pruned_backward(Model *m, int train) {
+    Plan *p = &m->plan; Acts *a = &m->a; Prune *pr = &m->pr; const ModelWeights *w = &m->w; ModelWeights *g = &m->g;
+    int n = p->n, mc = pr->mc, C = m->C, QD = m->QD, KVD = m->KVD, F = m->F, nt = m->threads, l = m->L - 1;
+    int drop = train && m->drop_p > 0;
+    residual_dropout_backward(pr->t1c, pr->dresc, mc, C, drop, m->drop_p, drop_key(m, l, 1), nt);
+    linear_backward(m, pr->dhc, 0, g->down_proj_w[l], NULL, pr->t1c, pr->hhc, w->down_proj_w[l], mc, F, C, nt);
+    swiglu_backward(pr->dguc, pr->dhc, pr->guc, mc, F, nt);
+    linear_backward(m, pr->dlnc, 0, g->gate_proj_w[l], NULL, pr->dguc, pr->ln2c, w->gate_proj_w[l], mc, C, 2 * F, nt);
+    rmsnorm_backward(pr->dresc, g->post_attention_layernorm[l], pr->dlnc, pr->midc, w->post_attention_layernorm[l],
+                     pr->rstd2c, mc, C, nt);
+    residual_dropout_backward(pr->t1c, pr->dresc, mc, C, drop, m->drop_p, drop_key(m, l, 0), nt);
+    linear_backward(m, pr->daoc, 0, g->o_proj_w[l], NULL, pr->t1c, pr->aoc, w->o_proj_w[l], mc, QD, C, nt);
+    memset(a->dk, 0, sizeof(float) * (size_t)n * KVD);
+    memset(a->dv, 0, sizeof(float) * (size_t)n * KVD);
+    attention_backward(m, pr->dqc, a->dk, a->dv, pr->daoc, pr->att, pr->qc, a->k[l], a->v[l], &pr->lp, a->scratch, nt);
+    rope_backward(pr->dqc, pr->cpos, m->rope_cos, m->rope_sin, mc, m->NH, m->HD, nt);
+    rope_backward(a->dk, p->pos, m->rope_cos, m->rope_sin, n, m->KVH, m->HD, nt);
+    linear_backward(m, pr->dlnc, 0, g->q_proj_w[l], g->q_proj_b[l], pr->dqc, pr->lnc, w->q_proj_w[l], mc, C, QD, nt);
+    linear_backward(m, a->dln, 0, g->k_proj_w[l], g->k_proj_b[l], a->dk, a->ln1[l], w->k_proj_w[l], n, C, KVD, nt);
+    linear_backward(m, a->dln, 1, g->v_proj_w[l], g->v_proj_b[l], a->dv, a->ln1[l], w->v_proj_w[l], n, C, KVD, nt);
+    /* compact rows are distinct full rows: plain scatter */
+    memset(a->dres, 0, sizeof(float) * (size_t)n * C);
+    PAR_FOR
+    for (int i = 0; i < mc; i++) {
+        float *dl = a->dln + (size_t)pr->crow[i] * C, *dr = a->dres + (size_t)pr->crow[i] * C;
+        const float *sl = pr->dlnc + (size_t)i * C, *sr = pr->dresc + (size_t)i * C;
+        for (int c = 0; c < C; c++) { dl[c] += sl[c]; dr[c] = sr[c]; }
+    }
+    rmsnorm_backward(a->dres, g->input_layernorm[l], a->dln, a->res[l], w->input_layernorm[l], a->rstd1[l], n, C, nt);
+}
+
 /* ---------------------------------------------------------- body forward ---- */
 static void body_forward(Model *m, int train) {
     Plan *p = &m->plan; Acts *a = &m->a; const ModelWeights *w = &m->w;
@@ -715,7 +887,7 @@ static void body_forward(Model *m, int train) {
     rope_prepare(m, maxpos);
     int drop = train && m->drop_p > 0;
     embedding_forward(a->res[0], p->tok, w->embed_tokens, n, C, nt);
-    for (int l = 0; l < m->L; l++) {
+    for (int l = 0; l < m->L - m->pruned; l++) {
         rmsnorm_forward(a->ln1[l], a->rstd1[l], a->res[l], w->input_layernorm[l], n, C, eps, nt);
         linear_forward(m, a->q[l], a->ln1[l], w->q_proj_w[l], w->q_proj_b[l], n, C, QD, nt);
         linear_forward(m, a->k[l], a->ln1[l], w->k_proj_w[l], w->k_proj_b[l], n, C, KVD, nt);
@@ -731,14 +903,16 @@ static void body_forward(Model *m, int train) {
         linear_forward(m, a->t1, a->hh[l], w->down_proj_w[l], NULL, n, F, C, nt);
         residual_dropout_forward(a->res[l + 1], a->mid[l], a->t1, n, C, drop, m->drop_p, drop_key(m, l, 1), nt);
     }
+    if (m->pruned) last_layer_pruned_forward(m, train);
 }
 
-/* a->dres (n,C) holds dL/d res[L] on entry */
+/* a->dres (n,C) holds dL/d res[L] on entry (pruned: pr->dresc holds dL/d pr->out) */
 static void body_backward(Model *m, int train) {
     Plan *p = &m->plan; Acts *a = &m->a; const ModelWeights *w = &m->w; ModelWeights *g = &m->g;
     int n = p->n, C = m->C, QD = m->QD, KVD = m->KVD, F = m->F, nt = m->threads;
     int drop = train && m->drop_p > 0;
-    for (int l = m->L - 1; l >= 0; l--) {
+    if (m->pruned) last_layer_pruned_backward(m, train);
+    for (int l = m->L - 1 - m->pruned; l >= 0; l--) {
         /* MLP branch: res[l+1] = mid + drop(down(swiglu(gate/up(rmsnorm(mid))))) */
         residual_dropout_backward(a->t1, a->dres, n, C, drop, m->drop_p, drop_key(m, l, 1), nt);
         linear_backward(m, a->dh, 0, g->down_proj_w[l], NULL, a->t1, a->hh[l], w->down_proj_w[l], n, F, C, nt);
@@ -785,24 +959,30 @@ static void head_reserve(Model *m, size_t rows, size_t items) {
 
 /* logsumexp of z (V) or of z - z0 when z0 */
 static float lse(const float *z, const float *z0, int V) {
-    float mx = -INFINITY;
-    for (int v = 0; v < V; v++) { float d = z0 ? z[v] - z0[v] : z[v]; if (d > mx) mx = d; }
-    double s = 0;
-    for (int v = 0; v < V; v++) { float d = z0 ? z[v] - z0[v] : z[v]; s += expf(d - mx); }
-    return mx + (float)log(s);
+    float mx = -INFINITY, s = 0;
+    if (z0) {
+        for (int v = 0; v < V; v++) { float d = z[v] - z0[v]; mx = d > mx ? d : mx; }
+        #pragma omp simd reduction(+:s)
+        for (int v = 0; v < V; v++) s += fexp((z[v] - z0[v]) - mx);
+    } else {
+        for (int v = 0; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+        #pragma omp simd reduction(+:s)
+        for (int v = 0; v < V; v++) s += fexp(z[v] - mx);
+    }
+    return mx + logf(s);
 }
 
 /* Final norm + logits for the packed rows rows[0..nr), the loss items, and (train) the
  * backward into a->dres. Adds the weighted sums to *Ln / *Lc. */
-static void head_step(Model *m, const int *rows, int nr, const Item *items, int ni, float lambda, int train,
-                      double *Ln, double *Lc) {
+static void head_step(Model *m, const float *src, float *dsrc, const int *rows, int nr, const Item *items, int ni,
+                      float lambda, int train, double *Ln, double *Lc) {
     Acts *a = &m->a; const ModelWeights *w = &m->w; ModelWeights *g = &m->g;
     int C = m->C, V = m->V, nt = m->threads;
     head_reserve(m, (size_t)nr, (size_t)ni);
     m->last_nr = nr;
     if (nr == 0) return;
     PAR_FOR
-    for (int i = 0; i < nr; i++) memcpy(m->hx + (size_t)i * C, a->res[m->L] + (size_t)rows[i] * C, sizeof(float) * C);
+    for (int i = 0; i < nr; i++) memcpy(m->hx + (size_t)i * C, src + (size_t)rows[i] * C, sizeof(float) * C);
     rmsnorm_forward(m->hln, m->hrstd, m->hx, w->norm, nr, C, m->cfg.rms_norm_eps, nt);
     float *z = m->hlogits;
     /* logits (nr,V) = hln (nr,C) @ lm_head^T (V,C) */
@@ -820,15 +1000,20 @@ static void head_step(Model *m, const int *rows, int nr, const Item *items, int 
         if (!train) continue;
         /* dL/dz_h = nw (softmax(z_h) - onehot) + lambda cw (softmax(z_h - z_0) - onehot);
          * dL/dz_0 = -lambda cw (softmax(z_h - z_0) - onehot) */
-        float lc = lambda * itm->cw;
-        for (int v = 0; v < V; v++) {
-            float oh = v == itm->label ? 1.0f : 0.0f;
-            float gh = itm->nw * (expf(zh[v] - lh) - oh);
-            if (z0) {
-                float gd = lc * (expf((zh[v] - z0[v]) - ld) - oh);
+        float lc = lambda * itm->cw, nw = itm->nw;
+        if (z0) {
+            #pragma omp simd
+            for (int v = 0; v < V; v++) {
+                float gh = nw * fexp(zh[v] - lh), gd = lc * fexp((zh[v] - z0[v]) - ld);
                 zh[v] = gh + gd;
                 z0[v] = -gd;
-            } else zh[v] = gh;
+            }
+            zh[itm->label] -= nw + lc;     /* the one-hot terms */
+            z0[itm->label] += lc;
+        } else {
+            #pragma omp simd
+            for (int v = 0; v < V; v++) zh[v] = nw * fexp(zh[v] - lh);
+            zh[itm->label] -= nw;
         }
     }
     for (int it = 0; it < ni; it++) { *Ln += m->item_ln[it]; *Lc += m->item_lc[it]; }
@@ -849,7 +1034,7 @@ static void head_step(Model *m, const int *rows, int nr, const Item *items, int 
     rmsnorm_backward(m->hdx, g->norm, m->hln, m->hx, w->norm, m->hrstd, nr, C, nt);
     /* scatter into the residual gradient in row order (rows may repeat) */
     for (int i = 0; i < nr; i++) {
-        float *d = a->dres + (size_t)rows[i] * C; const float *s = m->hdx + (size_t)i * C;
+        float *d = dsrc + (size_t)rows[i] * C; const float *s = m->hdx + (size_t)i * C;
         for (int c = 0; c < C; c++) d[c] += s[c];
     }
 }
@@ -868,7 +1053,6 @@ float model_cft_step(Model *m, const CftBatch *bt, float lambda, int train, floa
     plan_build(m, B, bt->T, bt->tokens, bt->lengths, bt->Tc, bt->cf_tokens, bt->cf_lengths);
     acts_prepare(m);
     Plan *p = &m->plan;
-    body_forward(m, train);
     /* output rows: normal response positions, then counterfactual ones */
     int *rows = xmalloc(sizeof(int) * (size_t)(2 * B * R + 1));
     Item *items = xmalloc(sizeof(Item) * (size_t)(B * R + 1));
@@ -895,14 +1079,19 @@ float model_cft_step(Model *m, const CftBatch *bt, float lambda, int train, floa
                     if (cp >= bt->cf_lengths[b]) die(EXIT_DATA, "model: batch row %d: counterfactual response position %d beyond length %d", b, cp, bt->cf_lengths[b]);
                     const Seq *S = &p->seq[B + b];
                     items[k].i0 = nr;
-                    rows[nr++] = p->idx[S->idx_off + cp];
+                    rows[nr++] = p->idx[S->idx_off + cp];   /* a shared-prefix position reads the normal row */
                 }
                 k++;
             }
     }
+    m->pruned = m->prune_last;
+    if (m->pruned) prune_prepare(m, rows, nr);    /* rows now index the compact last-layer rows */
+    body_forward(m, train);
+    const float *src = m->pruned ? m->pr.out : m->a.res[m->L];
+    float *dsrc = m->pruned ? m->pr.dresc : m->a.dres;
     double ln = 0, lc = 0;
-    if (train) memset(m->a.dres, 0, sizeof(float) * (size_t)p->n * m->C);
-    head_step(m, rows, nr, items, ni, lambda, train, &ln, &lc);
+    if (train) memset(dsrc, 0, sizeof(float) * (size_t)(m->pruned ? m->pr.mc : p->n) * m->C);
+    head_step(m, src, dsrc, rows, nr, items, ni, lambda, train, &ln, &lc);
     free(rows); free(items);
     if (train) {
         body_backward(m, train);
@@ -919,6 +1108,7 @@ float model_lm_step(Model *m, int B, int T, const int *tokens, const int *length
     plan_build(m, B, T, tokens, lengths, 0, NULL, NULL);
     acts_prepare(m);
     Plan *p = &m->plan;
+    m->pruned = 0;    /* every position has a label: nothing to prune */
     body_forward(m, train);
     long count = 0;
     for (int b = 0; b < B; b++) if (lengths[b] > 1) count += lengths[b] - 1;
@@ -935,9 +1125,9 @@ float model_lm_step(Model *m, int B, int T, const int *tokens, const int *length
             for (int t = 0; t + 1 < lengths[b]; t++) {
                 items[nr] = (Item){nr, -1, tokens[(size_t)b * T + t + 1], wgt, 0};
                 rows[nr++] = p->seq[b].qoff + t;
-                if (nr == CH) { head_step(m, rows, nr, items, nr, 0, train, &ln, &lc); nr = 0; }
+                if (nr == CH) { head_step(m, m->a.res[m->L], m->a.dres, rows, nr, items, nr, 0, train, &ln, &lc); nr = 0; }
             }
-        if (nr) head_step(m, rows, nr, items, nr, 0, train, &ln, &lc);
+        if (nr) head_step(m, m->a.res[m->L], m->a.dres, rows, nr, items, nr, 0, train, &ln, &lc);
         free(rows); free(items);
     }
     if (train) {

@@ -90,6 +90,9 @@ size_t model_num_params(const Model *m);
 /* Reuse the normal rows' hidden states for the token prefix the counterfactual prompt shares
  * with the normal one (default on; identical math without dropout). 0 = two full passes. */
 void model_set_share_prefix(Model *m, int on);
+/* Run the last block only for the rows whose logits model_cft_step needs (keys/values still
+ * for all rows): default on, same math. 0 = full last block. */
+void model_set_prune_last(Model *m, int on);
 /* FLOPs performed by the model so far (GEMMs + attention, counted as the work is done). */
 double model_flops(const Model *m);
 /* Logits (rows, V) of the last model_cft_step with train == 0: the normal response rows

@@ -1,0 +1,21 @@
+# Amazon 2018 Video_Games ("Games", one of the paper's three datasets), CPU scale.
+# Data: $(DATA_ROOT)/amazon2018-games (5-core, 1999-10..2018-10, titles with HTML entities).
+# D3's window 2017-10-01..2018-11-01 + 5-core leaves NOTHING of this 5-core file (the k-core
+# collapses), so the window is widened a year at a time as D3's code does: from 2015-10-01
+# it keeps 10,108 users / 4,170 items / 76,978 interactions (see reports/).
+# Scale: most recent 20k train samples, 1000 valid, 1000 test; model cpu-small (d=256, 4 layers).
+# Cost on 2 cores: see the report's stage times. Paper scale: games-paper.mk (GPU).
+DS_IMPORT      = --format tsv $(DATA_ROOT)/amazon2018-games --since 2015-10-01 --until 2018-11-01 --core 5
+DS_CATEGORY    = games
+DS_MODEL       = configs/models/demo.json
+DS_VOCAB       = 4000
+DS_TRAIN_MAX   = 20000
+DS_VALID_MAX   = 500
+DS_TEST_MAX    = 1000
+DS_BASE_LR     = 3e-3
+DS_BASE_EPOCHS = 1
+DS_LR          = 2e-3
+DS_EPOCHS      = 2
+DS_LAMBDA      = 0.1
+DS_BETA_PRIME  = 1.6
+DS_MAXNEW      = 48
