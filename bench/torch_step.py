@@ -1,12 +1,15 @@
-"""PyTorch version of the CFT training step, for bench/train.sh (same configs as
-`model-check bench`): a Qwen2-shaped model in plain torch (RMSNorm, rotate-half RoPE, GQA,
-SwiGLU, tied head), micro-batch 16, 12 response tokens at the end of each row. One step =
-normal pass (B,T) + counterfactual pass (B,Tc) as two full forwards (as the authors' code
-does), logits at every position as a HF causal LM computes them (--resp-logits: only at the
-response positions), L = L_n + 0.1 L_c with token weights, backward, grad-norm clip, AdamW.
-Prints `bench torch-cft-<cfg> samples_per_s=.. gflops=..` where gflops counts the FLOPs this
-step performs (full attention squares, logits as computed) per second.
-usage: torch_step.py --config A|B [--iters N] [--threads N] [--resp-logits]
+"""PyTorch versions of the CFT training step, for bench/train.sh (same configs as
+`model-check bench`): micro-batch 16, 12 response tokens at the end of each row, tied head.
+One step = normal pass (B,T) + counterfactual pass (B,Tc) as two full forwards (as the
+authors' code does), L = L_n + 0.1 L_c with Eq. 5 token weights, backward, grad-norm clip,
+AdamW. Two implementations:
+  --impl hf     Hugging Face Qwen2ForCausalLM (eager attention), logits at every position:
+                the authors' code path                       -> bench torch-cft-<cfg>
+  --impl plain  a lean hand-written torch module (RMSNorm, rotate-half RoPE, GQA, SwiGLU,
+                residual dropout 0.05) with logits only at the response positions
+                (--full-logits: at every position)           -> bench torch-plain-cft-<cfg>
+gflops counts the FLOPs the step performs (full attention squares, logits as computed).
+usage: torch_step.py --config A|B [--impl hf|plain] [--iters N] [--threads N]
 """
 import argparse
 import math
@@ -22,7 +25,8 @@ ap.add_argument("--config", required=True, choices=CFG)
 ap.add_argument("--iters", type=int, default=5)
 ap.add_argument("--warmup", type=int, default=1)
 ap.add_argument("--threads", type=int, default=0)
-ap.add_argument("--resp-logits", action="store_true")
+ap.add_argument("--impl", choices=("hf", "plain"), default="hf")
+ap.add_argument("--full-logits", action="store_true")
 a = ap.parse_args()
 c = CFG[a.config]
 if a.threads:
@@ -92,7 +96,27 @@ class Model(torch.nn.Module):
         return x @ self.emb.weight.T     # tied head
 
 
-m = Model()
+if a.impl == "hf":
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+    hcfg = Qwen2Config(vocab_size=V, hidden_size=C, intermediate_size=F, num_hidden_layers=L, num_attention_heads=NH,
+                       num_key_value_heads=KVH, rope_theta=theta, rms_norm_eps=eps, tie_word_embeddings=True,
+                       max_position_embeddings=4096)
+    hcfg._attn_implementation = "eager"
+    hf = Qwen2ForCausalLM(hcfg)
+
+    class HF(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = hf
+
+        def forward(self, tok, lens, pos_sel=None):
+            am = (torch.arange(tok.shape[1])[None] < lens[:, None]).long()
+            return self.m(input_ids=tok, attention_mask=am).logits
+    m = HF()
+    a.full_logits = True
+else:
+    m = Model()
+a.resp_logits = not a.full_logits
 opt = torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=0.0)
 tok = torch.randint(2, V, (B, T))
 shared = Tc - R - 8
@@ -136,10 +160,11 @@ def flops():
 m.train()
 for _ in range(a.warmup):
     step()
-t0 = time.time()
+t0, c0 = time.time(), time.process_time()
 for _ in range(a.iters):
     step()
 dt = (time.time() - t0) / a.iters
-name = f"torch-cft{'-resplogits' if a.resp_logits else ''}-{a.config}"
+cpu = (time.process_time() - c0) / a.iters
+name = f"torch-{'' if a.impl == 'hf' else 'plain-'}cft{'-fulllogits' if a.impl == 'plain' and a.full_logits else ''}-{a.config}"
 print(f"bench {name} samples_per_s={B / dt:.2f} gflops={flops() / dt / 1e9:.1f} step_ms={dt * 1e3:.1f} "
-      f"threads={torch.get_num_threads()}", flush=True)
+      f"cpu_ms={cpu * 1e3:.1f} threads={torch.get_num_threads()}", flush=True)

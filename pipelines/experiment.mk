@@ -10,8 +10,11 @@ DATASET ?= ml100k-demo
 ifneq ($(wildcard configs/datasets/$(DATASET).mk),)
 include configs/datasets/$(DATASET).mk
 endif
-D := data/$(DATASET)
-R := runs/$(DATASET)
+DATA_DIR ?= data
+RUNS_DIR ?= runs
+REPORTS_DIR ?= reports
+D := $(DATA_DIR)/$(DATASET)
+R := $(RUNS_DIR)/$(DATASET)
 B := $(BIN)
 SEED ?= 42
 THREADS ?= 0
@@ -25,6 +28,7 @@ DS_MAXNEW ?= 48
 DS_TOPN ?= 50
 DS_VALID_MAX ?= 1000
 DS_BASE_EPOCHS ?= 1
+DS_LM_MAX ?= 0
 DS_PATIENCE ?= 1
 DS_WARMUP ?= 20
 # tokenizer: BPE (as Qwen2's), years such as (1995) kept whole
@@ -49,7 +53,8 @@ check-dataset:
 	@test -f configs/datasets/$(DATASET).mk || { echo "no configs/datasets/$(DATASET).mk (have: $$(ls configs/datasets | sed 's/\.mk//' | tr '\n' ' '))" >&2; exit 2; }
 
 # ---- data ----
-$(D)/interactions.jsonl: | check-dataset
+$(D)/interactions.jsonl:
+	@$(MAKE) --no-print-directory check-dataset
 	@mkdir -p $(D) $(R)
 	$(TIMED) import $(B)/import $(DS_IMPORT) -o $@
 $(D)/split.done: $(D)/interactions.jsonl
@@ -88,7 +93,7 @@ $(R)/base/config.json: $(D)/lm.corpus.txt $(D)/tokenizer.model $(DS_MODEL)
 	@mkdir -p $(R)
 	$(TIMED) base $(B)/cft-step --objective lm --train $< --config $(DS_MODEL) --tokenizer $(D)/tokenizer.model \
 	  --out $(R)/base --lr $(DS_BASE_LR) --epochs $(DS_BASE_EPOCHS) --batch $(DS_BATCH) --micro-batch $(DS_MICRO) \
-	  --warmup $(DS_WARMUP) --dropout 0 --seed $(SEED) --threads $(THREADS) --log $(R)/base.log.jsonl $(DS_BASE_EXTRA)
+	  --warmup $(DS_WARMUP) --dropout 0 --seed $(SEED) --threads $(THREADS) --log $(R)/base.log.jsonl $(if $(filter-out 0,$(DS_LM_MAX)),--max-samples $(DS_LM_MAX)) $(DS_BASE_EXTRA)
 tokenizer: $(D)/tokenizer.model
 base: $(R)/base/config.json
 
@@ -123,18 +128,18 @@ $(R)/%.compare.json: $$(addsuffix .ranked.jsonl,$$(addprefix $$(R)/,$$(subst __v
 TABLE3_RUNS = mostpop bigrec.bigrec bigrec.d3 cft.bigrec cft.d3
 TABLE3_CMP  = cft.bigrec__vs__bigrec.bigrec cft.d3__vs__bigrec.d3 bigrec.bigrec__vs__mostpop
 table3-one: $(foreach r,$(TABLE3_RUNS),$(R)/$(r).metrics.json) $(foreach c,$(TABLE3_CMP),$(R)/$(c).compare.json)
-	/usr/bin/python3 pipelines/report.py table3 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out reports/table3-$(DATASET)
+	/usr/bin/python3 pipelines/report.py table3 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table3-$(DATASET)
 
 ABL_RUNS = cft.bigrec wocl.bigrec wotw.bigrec bigrec.bigrec
 ablation-one: $(foreach r,$(ABL_RUNS),$(R)/$(r).metrics.json)
-	/usr/bin/python3 pipelines/report.py table4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out reports/table4-$(DATASET)
+	/usr/bin/python3 pipelines/report.py table4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table4-$(DATASET)
 
 FIG4_RUNS = bigrec.bigrec cft.bigrec bigrec.bigrec.nohist cft.bigrec.nohist
 fig4-one: $(foreach r,$(FIG4_RUNS),$(R)/$(r).metrics.json)
-	/usr/bin/python3 pipelines/report.py fig4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out reports/fig4-$(DATASET)
+	/usr/bin/python3 pipelines/report.py fig4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/fig4-$(DATASET)
 
 # ---- top-level targets ----
-DATASETS_ALL ?= $(patsubst configs/datasets/%.mk,%,$(filter-out configs/datasets/%-demo.mk,$(wildcard configs/datasets/*.mk)))
+DATASETS_ALL ?= $(patsubst configs/datasets/%.mk,%,$(wildcard configs/datasets/*-cpu.mk))
 .PHONY: table3 ablation fig4 demo
 table3: all
 	@for d in $(if $(filter command line,$(origin DATASET)),$(DATASET),$(DATASETS_ALL)); do $(MAKE) --no-print-directory table3-one DATASET=$$d || exit 1; done
@@ -145,4 +150,4 @@ fig4: all
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory table3-one DATASET=ml100k-demo
-	@cat reports/table3-ml100k-demo.md
+	@cat $(REPORTS_DIR)/table3-ml100k-demo.md

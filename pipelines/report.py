@@ -113,8 +113,8 @@ def table3(args, pv):
         out["compare"][label] = c
         for m in METRICS:
             x = c[m]
-            rel = (x["diff"] / x["other"] * 100) if x["other"] else float("nan")
-            md.append(f"| {label} | {m} | {x['this']:.4f} | {x['other']:.4f} | {x['diff']:+.4f} | {rel:+.1f}% | "
+            rel = f"{x['diff'] / x['other'] * 100:+.1f}%" if x["other"] else "—"
+            md.append(f"| {label} | {m} | {x['this']:.4f} | {x['other']:.4f} | {x['diff']:+.4f} | {rel} | "
                       f"[{x['ci95'][0]:+.4f}, {x['ci95'][1]:+.4f}] | {x['p']:.3f} |")
     md += prov_md(pv)
     return out, md

@@ -3,6 +3,7 @@
 # - same seed + same thread count -> bitwise-identical losses, gradients, updated weights
 #   (with dropout on), for 1 and 2 threads;
 # - dropout changes the training gradients but never the evaluation logits;
+# - a batch without response tokens gives zero loss and gradients;
 # - the shared-prefix counterfactual pass and the pruned last layer equal two full passes
 #   through every layer (no dropout) to rounding.
 source "$ROOT/tests/lib.sh"
@@ -31,5 +32,13 @@ for k in ("Ln_eval", "Lc_eval", "L_train"):
 md = json.load(open("a2/meta.json"))
 assert md["L_eval"] == ma["L_eval"] and md["L_train"] != md["L_eval"], (md["L_eval"], md["L_train"])
 print("shared prefix == two passes; dropout only in training")
+PYEOF
+# a batch without response tokens: zero loss, zero gradients, no crash
+"$M" dump --out empty --resp 0
+"$PY" - <<'PYEOF'
+import numpy as np, json
+m = json.load(open("empty/meta.json"))
+assert m["L_train"] == 0 and m["Ln_eval"] == 0 and m["logit_rows"] == 0, m
+assert not np.fromfile("empty/grads.bin", dtype=np.float32).any()
 PYEOF
 echo "determinism ok"

@@ -111,7 +111,7 @@ typedef struct { Rec *r; int n, no_cf; uint64_t fingerprint; long long tokens; c
 static int *concat(const int *a, int na, const int *b, int nb, int eos, int *n) {
     int *o = xmalloc(sizeof(int) * (size_t)(na + nb + 1));
     memcpy(o, a, sizeof(int) * (size_t)na);
-    memcpy(o + na, b, sizeof(int) * (size_t)nb);
+    if (nb) memcpy(o + na, b, sizeof(int) * (size_t)nb);
     o[na + nb] = eos;
     *n = na + nb + 1;
     return o;
@@ -408,6 +408,15 @@ static double st_num(const cJSON *s, const char *key, const char *dir) {
 }
 
 /* ------------------------------------------------------------------ main */
+/* file scope, not locals: a die() deep inside keeps them reachable (LeakSanitizer) */
+static Model *m;
+static Spm *sp;
+static Data tr, va;
+static cJSON *args;
+static Bufs bf;
+static int *order;
+static char *tokbuf, *state_dir;
+
 int main(int argc, char **argv) {
     util_init(argc, argv);
     Opt o = {0};
@@ -464,7 +473,6 @@ int main(int argc, char **argv) {
     if (o.resume) o.config = NULL;
     const char *init_dir = o.resume ? o.resume : o.init;
     const char *tokpath = o.tokenizer;
-    char *tokbuf = NULL;
     if (!tokpath) {
         if (!init_dir) die(EXIT_USAGE, "--config needs --tokenizer tokenizer.model");
         tokbuf = xmalloc(strlen(init_dir) + 32);
@@ -472,8 +480,7 @@ int main(int argc, char **argv) {
         if (!ckpt_has(init_dir, "tokenizer.model")) die(EXIT_IO, "%s: no tokenizer.model (give --tokenizer)", init_dir);
         tokpath = tokbuf;
     }
-    Spm *sp = spm_load(tokpath);
-    Model *m;
+    sp = spm_load(tokpath);
     if (init_dir) m = model_load(init_dir);
     else {
         ModelConfig cfg;
@@ -495,12 +502,11 @@ int main(int argc, char **argv) {
     model_set_threads(m, o.threads);
     int nthreads = o.threads > 0 ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = nthreads;
-    Bufs bf = {0};
 
     /* ---- --eval ---- */
     if (o.eval) {
         /* cf_prompt optional in eval: L_c only when every record has one */
-        Data d = lm ? load_lm(o.eval, sp, eos, o.max_len, o.max_samples) : load_rec(o.eval, sp, eos, 1, o.max_len, o.max_samples);
+        Data d = tr = lm ? load_lm(o.eval, sp, eos, o.max_len, o.max_samples) : load_rec(o.eval, sp, eos, 1, o.max_len, o.max_samples);
         int has_cf = !lm && d.no_cf == 0;
         double Ln, Lc;
         evaluate(m, &bf, &d, lm, o.micro, o.beta, o.weight_normal, has_cf, &Ln, &Lc, pad);
@@ -531,17 +537,15 @@ int main(int argc, char **argv) {
 
     /* ---- data ---- */
     int use_cf = !lm && o.lambda > 0;
-    Data tr = lm ? load_lm(o.train, sp, eos, o.max_len, o.max_samples)
+    tr = lm ? load_lm(o.train, sp, eos, o.max_len, o.max_samples)
                  : load_rec(o.train, sp, eos, use_cf ? 2 : 1, o.max_len, o.max_samples);
-    Data va = {0};
     int has_valid = o.valid != NULL;
     if (has_valid) va = lm ? load_lm(o.valid, sp, eos, o.max_len, -1) : load_rec(o.valid, sp, eos, 1, o.max_len, -1);
     long spe = (tr.n + o.batch - 1) / o.batch;   /* optimizer steps per epoch */
     long total = spe * o.epochs;
-    char *state_dir = NULL;
     if (o.state) state_dir = xstrdup(o.state);
     else { state_dir = xmalloc(strlen(o.out) + 8); sprintf(state_dir, "%s.state", o.out); }
-    cJSON *args = run_args(&o, &tr, has_valid ? &va : NULL);
+    args = run_args(&o, &tr, has_valid ? &va : NULL);
 
     long step = 0, epoch = 0, epoch_step = 0;
     double best_val = INFINITY;
@@ -555,8 +559,11 @@ int main(int argc, char **argv) {
             const cJSON *y = cJSON_GetObjectItemCaseSensitive(sa, x->string);
             if (!y || !cJSON_Compare(x, y, 1)) {
                 char *want = y ? cJSON_PrintUnformatted(y) : xstrdup("(absent)"), *got = cJSON_PrintUnformatted(x);
-                die(EXIT_USAGE, "--resume %s: %s is %s in this run but %s in the saved one (same flags and data needed)",
-                    o.resume, x->string, got, want);
+                char msg[512];
+                snprintf(msg, sizeof msg, "--resume %s: %s is %s in this run but %s in the saved one (same flags and data needed)",
+                         o.resume, x->string, got, want);
+                free(want); free(got); cJSON_Delete(st);
+                die(EXIT_USAGE, "%s", msg);
             }
         }
         step = (long)st_num(st, "step", o.resume);
@@ -590,7 +597,7 @@ int main(int argc, char **argv) {
         cJSON_AddItemReferenceToObject(s_, "args", args); \
         ckpt_save(m, state_dir, tokpath, s_, 1); cJSON_Delete(s_); } while (0)
 
-    int *order = xmalloc(sizeof(int) * (size_t)tr.n);
+    order = xmalloc(sizeof(int) * (size_t)tr.n);
     Progress pg;
     progress_start(&pg, "train", (uint64_t)total);
     double t_start = now_s();

@@ -76,6 +76,7 @@ typedef struct {
     int *btrie;             /* (nb) trie node (constrained) */
     int *brow;              /* (nb) row of this beam in the step's logits */
     int *btoks, *ntoks;     /* (nb, max_new) tokens so far; spare for the next step */
+    int *banc, *nanc;       /* (nb, max_new) row of each generated position in its step */
     Hyp *hyps;              /* up to nb+1 */
     int nhyp, done;
     double worst;
@@ -296,7 +297,7 @@ int main(int argc, char **argv) {
     Cand *rowtop = xmalloc(sizeof(Cand) * (size_t)rows_cap * kk);
     int *rowtop_n = xmalloc(sizeof(int) * rows_cap);
     int *s_tok = xmalloc(sizeof(int) * rows_cap), *s_pre = xmalloc(sizeof(int) * rows_cap);
-    int *s_dst = xmalloc(sizeof(int) * rows_cap), *s_src = xmalloc(sizeof(int) * rows_cap);
+    int *s_anc = xmalloc(sizeof(int) * (size_t)rows_cap * max_new);
     Cand *cand = NULL;
     size_t cand_cap = 0;
     Progress pr;
@@ -325,6 +326,8 @@ int main(int argc, char **argv) {
             r->brow = xcalloc(nb, sizeof(int));
             r->btoks = xcalloc((size_t)nb * max_new, sizeof(int));
             r->ntoks = xcalloc((size_t)nb * max_new, sizeof(int));
+            r->banc = xcalloc((size_t)nb * max_new, sizeof(int));
+            r->nanc = xcalloc((size_t)nb * max_new, sizeof(int));
             r->hyps = xcalloc(nb + 1, sizeof(Hyp));
             r->worst = 1e9;
             r->nlive = 1;
@@ -337,11 +340,7 @@ int main(int argc, char **argv) {
 #pragma omp parallel for schedule(static) num_threads(nthreads)
             for (int row = 0; row < nrows; row++) {
                 const float *lg = logits + (size_t)row * V;
-                float mx = -INFINITY;
-                for (int v = 0; v < V; v++) if (lg[v] > mx) mx = lg[v];
-                double sum = 0;
-                for (int v = 0; v < V; v++) sum += expf(lg[v] - mx);
-                lse[row] = mx + (float)log(sum);
+                lse[row] = infer_logsumexp(lg, V);
                 if (!trie) {
                     Cand *top = rowtop + (size_t)row * kk;
                     int n = 0;
@@ -379,7 +378,7 @@ int main(int argc, char **argv) {
                     }
                 }
                 float nscore[64];
-                int ntrie[64], nparent[64], nlive = 0;
+                int ntrie[64], nlive = 0;
                 for (int c = 0; c < nc && nlive < nb; c++) {
                     const Cand *cd = &cand[c];
                     if (cd->tok == eos) {
@@ -388,16 +387,17 @@ int main(int argc, char **argv) {
                     } else {
                         int j = nlive++;
                         nscore[j] = cd->score;
-                        nparent[j] = cd->beam;
                         ntrie[j] = trie ? trie_next(trie, r->btrie[cd->beam], cd->tok) : 0;
                         int *dst = r->ntoks + (size_t)j * max_new;
                         memcpy(dst, r->btoks + (size_t)cd->beam * max_new, sizeof(int) * s);
                         dst[s] = cd->tok;
+                        memcpy(r->nanc + (size_t)j * max_new, r->banc + (size_t)cd->beam * max_new, sizeof(int) * s);
                     }
                 }
                 if (nc == 0 || nlive == 0) r->done = 1;
                 else r->done = hyp_is_done(r, cand[0].score, s + 1);
                 int *tmp = r->btoks; r->btoks = r->ntoks; r->ntoks = tmp;
+                tmp = r->banc; r->banc = r->nanc; r->nanc = tmp;
                 for (int j = 0; j < nlive; j++) { r->bscore[j] = nscore[j]; r->btrie[j] = ntrie[j]; }
                 r->nlive = nlive;
                 if (!r->done && s + 1 == max_new) {
@@ -412,8 +412,8 @@ int main(int argc, char **argv) {
                 for (int j = 0; j < nlive; j++) {
                     s_tok[n] = r->btoks[(size_t)j * max_new + s];
                     s_pre[n] = i;
-                    s_dst[n] = i * nb + j;
-                    s_src[n] = i * nb + nparent[j];
+                    memcpy(s_anc + (size_t)n * s, r->banc + (size_t)j * max_new, sizeof(int) * s);
+                    r->banc[(size_t)j * max_new + s] = n;   /* this step's entry of the beam */
                     r->brow[j] = n;
                     n++;
                 }
@@ -421,8 +421,7 @@ int main(int argc, char **argv) {
             t_select += now_s() - tm;
             if (!n) break;
             tm = now_s();
-            infer_reorder(inf, n, s_dst, s_src, s);
-            infer_step(inf, n, s_tok, s_pre, s_dst, s, logits);
+            infer_step(inf, n, s_tok, s_pre, s, s_anc, logits);
             t_model += now_s() - tm;
             nrows = n;
             steps_total++;
@@ -455,7 +454,7 @@ int main(int argc, char **argv) {
             for (int h = 0; h < k; h++) fprintf(out.f, "%s%.9g", h ? "," : "", r->hyps[h].score);
             fputs("]}\n", out.f);
             for (int h = 0; h < r->nhyp; h++) free(r->hyps[h].toks);
-            free(r->hyps); free(r->bscore); free(r->btrie); free(r->brow); free(r->btoks); free(r->ntoks);
+            free(r->hyps); free(r->bscore); free(r->btrie); free(r->brow); free(r->btoks); free(r->ntoks); free(r->banc); free(r->nanc);
             free(r->prompt); free(r->id_json);
         }
         progress_update(&pr, (uint64_t)(b0 + B));
@@ -472,7 +471,7 @@ int main(int argc, char **argv) {
     if (n_short) info("%ld prompts got fewer than --return hypotheses (too few finite-score continuations)", n_short);
     if (n_dropped_unfinished) info("%ld constrained beams unfinished at --max-new-tokens were dropped", n_dropped_unfinished);
     free(req); free(logits); free(lse); free(rowtop); free(rowtop_n); free(cand);
-    free(s_tok); free(s_pre); free(s_dst); free(s_src);
+    free(s_tok); free(s_pre); free(s_anc);
     infer_free(inf);
     trie_free(trie);
     if (spm) spm_free(spm);

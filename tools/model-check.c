@@ -5,6 +5,7 @@
  * The dump is read by tests/model_parity.py, which recomputes it in PyTorch. */
 #include "model.h"
 #include "util.h"
+#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@ static void usage(int code) {
     fprintf(code ? stderr : stdout,
         "usage: model-check dump --out DIR [options]   one CFT step (eval + train + AdamW) as raw float32\n"
         "       model-check gradcheck [--seed S]       finite-difference gradient checks of every layer pair\n"
-        "       model-check bench --config A|B [--iters N] [--warmup N]   CFT / BIGRec step throughput\n"
+        "       model-check bench --config A|B|sgemm [--iters N] [--warmup N]   CFT / BIGRec step throughput\n"
         "model options (dump):\n"
         "  --layers N --hidden C --heads NH --kv-heads KVH --ffn F --vocab V (2 32 4 2 40 50)\n"
         "  --theta X (rope_theta, 5000) --eps X (rms_norm_eps, 1e-6) --tied 0|1 (0)\n"
@@ -333,7 +334,25 @@ static double bench_run(Model *m, const CftBatch *cb, float lambda, int iters, i
     return dt / iters;
 }
 
+/* reference: OpenBLAS sgemm rate on 1024^3 with the same thread count */
+static void bench_sgemm(int threads) {
+    int n = 1024;
+    float *a = xmalloc(sizeof(float) * n * n), *b = xmalloc(sizeof(float) * n * n), *c = xmalloc(sizeof(float) * n * n);
+    for (long i = 0; i < (long)n * n; i++) { a[i] = (float)(i % 7) * 0.1f; b[i] = (float)(i % 5) * 0.1f; }
+    openblas_set_num_threads(threads);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+    int reps = 10;
+    double t0 = now_s();
+    for (int r = 0; r < reps; r++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+    double dt = (now_s() - t0) / reps;
+    printf("bench sgemm-1024 gflops=%.1f threads=%d\n", 2.0 * n * n * n / dt / 1e9, threads);
+    fflush(stdout);
+    free(a); free(b); free(c);
+}
+
 static int cmd_bench(Opts *o) {
+    if (o->config && !strcmp(o->config, "sgemm")) { bench_sgemm(o->threads ? o->threads : omp_get_num_procs()); return 0; }
     const BenchCfg *bc = NULL;
     for (size_t i = 0; i < sizeof BENCH / sizeof *BENCH; i++) if (o->config && !strcmp(o->config, BENCH[i].name)) bc = &BENCH[i];
     if (!bc) die(EXIT_USAGE, "bench: --config A|B required");

@@ -39,12 +39,14 @@ static void usage(int code) {
 "  --lr F (1e-3) --wd F (0) --hidden N (64) --max-len N (10) --dropout F --init-std F\n"
 "  --layers N --heads N --ffn N (SASRec)  --gru-hidden N (GRU4Rec)  --nh N --nv N (Caser)\n"
 "  --init-emb FILE     starred variant: item embeddings from an LLM matrix, row i = item\n"
-"                      id i: .safetensors (tensor --init-emb-key, default the only 2-D one),\n"
-"                      .npy (<f4, C order) or raw float32 with --init-emb-dims N,DIM;\n"
+"                      id i: .safetensors (tensor --init-emb-key,\n"
+"                      default item_emb (ground's cache) or the only 2-D one), .npy\n"
+"                      (<f4, C order) or raw float32 with --init-emb-dims N,DIM;\n"
 "                      reduced to --hidden by PCA, rescaled to std --init-std\n"
 "  --seed N (42) --threads N (OpenMP + BLAS threads)  -q quiet\n"
 "  --gradcheck         finite-difference checks of every layer and model, then exit\n"
-"  --parity-dump FILE  tiny model + batch + loss + gradients as JSON (tests/seqrec_parity.py)\n");
+"  --parity-dump FILE  tiny model + batch + loss + gradients as JSON (tests/seqrec_parity.py)\n"
+"  --dump-init FILE    initial item embeddings (N, hidden) as raw float32 (tests)\n");
     exit(code);
 }
 
@@ -55,7 +57,7 @@ typedef struct {
     float lr, wd, beta1, beta2, adam_eps, max_minutes;
     uint64_t seed;
     const char *train, *valid, *test, *items, *data, *out, *valid_out, *report, *config;
-    const char *init_emb, *init_emb_key;
+    const char *init_emb, *init_emb_key, *dump_init;
     int init_n, init_d;
 } Opts;
 
@@ -233,7 +235,7 @@ static float *load_llm_emb(const Opts *o, int *rows, int *cols) {
         if (o->init_emb_key) {
             t = st_find(f, o->init_emb_key);
             if (!t) die(EXIT_DATA, "%s: no tensor '%s'", p, o->init_emb_key);
-        } else {
+        } else if (!(t = st_find(f, "item_emb"))) {   /* ground's cache names it item_emb */
             for (int i = 0; i < f->n; i++)
                 if (f->t[i].ndim == 2) {
                     if (t) die(EXIT_USAGE, "%s: several 2-D tensors; pick one with --init-emb-key", p);
@@ -628,7 +630,7 @@ static void parity_dump(int kind, const char *path) {
 }
 
 /* ---------------- main ---------------- */
-static const char *path_in(const char *dir, const char *name) {
+static char *path_in(const char *dir, const char *name) {
     char *p = xmalloc(strlen(dir) + strlen(name) + 2);
     sprintf(p, "%s/%s", dir, name);
     return p;
@@ -685,6 +687,7 @@ int main(int argc, char **argv) {
             if (parse_int_list(v, d, 2, "--init-emb-dims") != 2) die(EXIT_USAGE, "--init-emb-dims: expected N,DIM");
             o.init_n = d[0]; o.init_d = d[1];
         } else if (!strcmp(k, "parity-dump")) parity = v;
+        else if (!strcmp(k, "dump-init")) o.dump_init = v;
         else if (!set_opt(&o, k, v, "--")) { fprintf(stderr, "%s: unknown option '%s'\n", g_prog, a); usage(EXIT_USAGE); }
     }
 #ifdef _OPENMP
@@ -693,11 +696,12 @@ int main(int argc, char **argv) {
     if (o.threads > 0) openblas_set_num_threads(o.threads);
     if (parity) { parity_dump(kind, parity); return 0; }
 
+    char *owned[4] = {0};
     if (o.data) {
-        if (!o.train) o.train = path_in(o.data, "train.jsonl");
-        if (!o.valid) o.valid = path_in(o.data, "valid.jsonl");
-        if (!o.test) o.test = path_in(o.data, "test.jsonl");
-        if (!o.items) o.items = path_in(o.data, "items.jsonl");
+        if (!o.train) o.train = owned[0] = path_in(o.data, "train.jsonl");
+        if (!o.valid) o.valid = owned[1] = path_in(o.data, "valid.jsonl");
+        if (!o.test) o.test = owned[2] = path_in(o.data, "test.jsonl");
+        if (!o.items) o.items = owned[3] = path_in(o.data, "items.jsonl");
     }
     if (!o.train || !o.test || !o.items) die(EXIT_USAGE, "need --data DIR or --train, --test and --items (--valid for early stopping)");
 
@@ -716,6 +720,12 @@ int main(int argc, char **argv) {
     int maxB = o.batch > o.eval_batch ? o.batch : o.eval_batch;
     SeqRec *m = seqrec_new(&o.mc, maxB, o.seed);
     if (o.init_emb) init_from_llm(m, &o);
+    if (o.dump_init) {   /* the initial item embeddings (N, hidden) as raw float32, for tests */
+        OutFile d = out_open(o.dump_init);
+        atomic_cleanup_register(&d);
+        if (fwrite(seqrec_item_emb(m), sizeof(float) * o.mc.hidden, N, d.f) != (size_t)N) die(EXIT_IO, "%s: write error", o.dump_init);
+        out_commit(&d);
+    }
     size_t np = seqrec_num_params(m);
     info("%zu parameters; dropout %g, lr %g, batch %d", np, o.mc.dropout, o.lr, o.batch);
 
@@ -806,5 +816,6 @@ int main(int argc, char **argv) {
     free(top); free(best); free(perm); free(bi); free(bl); free(bt); free(hist_json);
     data_free(&tr); data_free(&te); if (o.valid) data_free(&va);
     seqrec_free(m); catalogue_free(cat);
+    for (int i = 0; i < 4; i++) free(owned[i]);
     return 0;
 }

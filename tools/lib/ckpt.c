@@ -185,7 +185,8 @@ Model *model_load(const char *dir) {
     const ParamInfo *pt;
     int np = model_param_table(m, &pt);
     float *params = model_params(m);
-    char *used = xcalloc((size_t)f->n + 1, 1);
+    static char *used;   /* static: still reachable if a check below dies (LeakSanitizer) */
+    used = xcalloc((size_t)f->n + 1, 1);
     for (int i = 0; i < np; i++) {
         const StTensor *t = st_find(f, pt[i].name);
         if (!t) die(EXIT_DATA, "%s: tensor '%s': missing", stp, pt[i].name);
@@ -223,6 +224,7 @@ Model *model_load(const char *dir) {
             die(EXIT_DATA, "%s: tensor '%s': non-finite value", stp, nm);
         }
     free(used);
+    used = NULL;
     st_close(f);
     free(stp);
     return m;

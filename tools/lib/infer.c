@@ -15,14 +15,19 @@ struct Infer {
     int C, NH, KVH, HD, QD, KVD, F, V, L;
     float eps, scale;
     float *inv_freq;                 /* (HD/2) RoPE frequencies, float32 as HF computes them */
-    /* prefix cache: pk/pv [L][pcap][KVD]; prefix p occupies rows poff[p] .. poff[p]+plen[p]-1 */
+    /* prefix cache: pv [L][pcap][KVD]; keys transposed, pkT [L][KVH][HD][pcap], so that a
+     * query's scores over a prefix are HD contiguous axpys (vectorised over positions);
+     * prefix p occupies positions poff[p] .. poff[p]+plen[p]-1 */
     int np, npcap;
     int *poff, *plen;
     size_t pcap;
     float *pk, *pv;
-    /* generation cache: gk/gv [slot][L][max_new][KVD]; gk2/gv2 spare for reordering */
+    /* generation cache: gk/gv [max_new][nslots][L][KVD]: entry (tau, r) holds the K/V of the
+     * token that row r of step tau fed; a beam reaches its history through its ancestors'
+     * row indices, so beam reordering copies nothing */
     int nslots, max_new;
-    float *gk, *gv, *gk2, *gv2;
+    float *gk, *gv;
+    int *anc_idx;                    /* (nslots, max_new) per-row entry list of the current step */
     /* activations for up to acap rows */
     size_t acap;
     float *x, *h, *q, *k, *v, *att, *g, *u, *last;
@@ -54,7 +59,7 @@ Infer *infer_new(const ModelConfig *cfg, const ModelWeights *w) {
 void infer_free(Infer *ix) {
     if (!ix) return;
     free(ix->inv_freq); free(ix->poff); free(ix->plen); free(ix->pk); free(ix->pv);
-    free(ix->gk); free(ix->gv); free(ix->gk2); free(ix->gv2);
+    free(ix->gk); free(ix->gv); free(ix->anc_idx);
     free(ix->x); free(ix->h); free(ix->q); free(ix->k); free(ix->v); free(ix->att); free(ix->g);
     free(ix->u); free(ix->last); free(ix->row_seq); free(ix->row_pos); free(ix->scr);
     free(ix);
@@ -162,13 +167,86 @@ static void rope_forward(float *vec, int nh, int HD, int pos, const float *inv_f
     }
 }
 
+/* exp for softmax-style sums: Cephes' expf (range reduction by ln 2, degree-6 polynomial,
+ * ~1 ulp), written once with GCC vector extensions (8 lanes) since gcc does not vectorise
+ * glibc's expf; the scalar form handles the tails. */
+typedef float v8sf __attribute__((vector_size(32)));
+typedef int32_t v8si __attribute__((vector_size(32)));
+static inline v8sf vsel(v8si m, v8sf a, v8sf b) { return (v8sf)(((v8si)a & m) | ((v8si)b & ~m)); }
+static inline v8sf exp8(v8sf x) {
+    const v8sf z = {0};
+    x = vsel(x < -87.0f, z - 87.0f, x);
+    x = vsel(x > 88.0f, z + 88.0f, x);
+    v8sf t = x * 1.44269504088896341f + 0.5f;
+    v8si ni = __builtin_convertvector(t, v8si);          /* truncation ... */
+    ni += (__builtin_convertvector(ni, v8sf) > t);       /* ... to floor (true is -1) */
+    v8sf n = __builtin_convertvector(ni, v8sf);
+    v8sf r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    v8sf p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    v8sf y = p * r * r + r + 1.0f;
+    return y * (v8sf)((ni + 127) << 23);
+}
+static inline float exp1(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.0f;
+    union { int32_t i; float f; } u;
+    u.i = ((int32_t)n + 127) << 23;
+    return y * u.f;
+}
+/* out[i] = exp(x[i] - shift) (out may be NULL or == x); returns the sum */
+static float exp_sum(const float *x, float *out, int n, float shift) {
+    v8sf acc = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8sf v;
+        memcpy(&v, x + i, sizeof v);
+        v = exp8(v - shift);
+        if (out) memcpy(out + i, &v, sizeof v);
+        acc += v;
+    }
+    float s = 0;
+    for (int k = 0; k < 8; k++) s += acc[k];
+    for (; i < n; i++) {
+        float e = exp1(x[i] - shift);
+        if (out) out[i] = e;
+        s += e;
+    }
+    return s;
+}
+
 /* g (N,F) = silu(g) * u */
 static void swiglu_forward(float *g, const float *u, size_t n, int nt) {
 #pragma omp parallel for schedule(static) num_threads(nt)
-    for (size_t i = 0; i < n; i++) {
-        float a = g[i];
-        g[i] = a / (1.0f + expf(-a)) * u[i];
+    for (size_t i0 = 0; i0 < n; i0 += 4096) {
+        size_t i1 = i0 + 4096 < n ? i0 + 4096 : n;
+        size_t i = i0;
+        for (; i + 8 <= i1; i += 8) {
+            v8sf a, b;
+            memcpy(&a, g + i, sizeof a);
+            memcpy(&b, u + i, sizeof b);
+            a = a / (1.0f + exp8(-a)) * b;
+            memcpy(g + i, &a, sizeof a);
+        }
+        for (; i < i1; i++) g[i] = g[i] / (1.0f + exp1(-g[i])) * u[i];
     }
+}
+
+float infer_logsumexp(const float *x, int n) {
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    return mx + logf(exp_sum(x, NULL, n, mx));
 }
 
 static inline float dot(const float *a, const float *b, int n) {
@@ -191,12 +269,55 @@ static void attend(float *out, const float *q, const float *k1, const float *v1,
     for (int j = 0; j < n1; j++) sc[j] = dot(q, k1 + (size_t)j * KVD, HD) * scale;
     for (int j = 0; j < n2; j++) sc[n1 + j] = dot(q, k2 + (size_t)j * KVD, HD) * scale;
     for (int j = 0; j < n; j++) if (sc[j] > mx) mx = sc[j];
-    float sum = 0;
-    for (int j = 0; j < n; j++) { sc[j] = expf(sc[j] - mx); sum += sc[j]; }
+    float sum = exp_sum(sc, sc, n, mx);
     float inv = 1.0f / sum;
     for (int d = 0; d < HD; d++) out[d] = 0;
     for (int j = 0; j < n1; j++) axpy(out, sc[j] * inv, v1 + (size_t)j * KVD, HD);
     for (int j = 0; j < n2; j++) axpy(out, sc[n1 + j] * inv, v2 + (size_t)j * KVD, HD);
+}
+
+/* sc[j] = scale * sum_d q[d] kt[d*ks + j], j < n: keys transposed, 64 positions per block
+ * held in 8 vector registers while d runs */
+static void scores_t(float *sc, const float *q, const float *kt, size_t ks, int n, int HD, float scale) {
+    int j0 = 0;
+    for (; j0 + 64 <= n; j0 += 64) {
+        v8sf a[8] = {{0}};
+        for (int d = 0; d < HD; d++) {
+            const float *kr = kt + (size_t)d * ks + j0;
+            v8sf qd = (v8sf){0} + q[d] * scale;
+            for (int b = 0; b < 8; b++) {
+                v8sf kv;
+                memcpy(&kv, kr + 8 * b, sizeof kv);
+                a[b] += qd * kv;
+            }
+        }
+        memcpy(sc + j0, a, sizeof a);
+    }
+    if (j0 < n) {
+        for (int j = j0; j < n; j++) sc[j] = 0;
+        for (int d = 0; d < HD; d++) axpy(sc + j0, q[d] * scale, kt + (size_t)d * ks + j0, n - j0);
+    }
+}
+
+/* out[d] = sum_j p[j] v[j*stride + d], d < HD: 64 columns per block in 8 vector registers */
+static void pv_accum(float *out, const float *p, const float *v, int n, int stride, int HD) {
+    int d0 = 0;
+    for (; d0 + 64 <= HD; d0 += 64) {
+        v8sf a[8];
+        memcpy(a, out + d0, sizeof a);
+        for (int j = 0; j < n; j++) {
+            const float *vr = v + (size_t)j * stride + d0;
+            v8sf pj = (v8sf){0} + p[j];
+            for (int b = 0; b < 8; b++) {
+                v8sf vv;
+                memcpy(&vv, vr + 8 * b, sizeof vv);
+                a[b] += pj * vv;
+            }
+        }
+        memcpy(out + d0, a, sizeof a);
+    }
+    if (d0 < HD)
+        for (int j = 0; j < n; j++) axpy(out + d0, p[j], v + (size_t)j * stride + d0, HD - d0);
 }
 
 /* x (N,C) += MLP(post_attention_layernorm(x)) for layer l */
@@ -271,7 +392,9 @@ void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int 
             rope_forward(ix->k + r * KVD, ix->KVH, HD, ix->row_pos[r], ix->inv_freq);
         }
         if (keep_cache) {
-            memcpy(ix->pk + (size_t)l * ix->pcap * KVD, ix->k, sizeof(float) * N * KVD);
+            float *kt = ix->pk + (size_t)l * ix->pcap * KVD;
+            for (size_t r = 0; r < N; r++)
+                for (int c = 0; c < KVD; c++) kt[(size_t)c * ix->pcap + r] = ix->k[r * KVD + c];
             memcpy(ix->pv + (size_t)l * ix->pcap * KVD, ix->v, sizeof(float) * N * KVD);
         }
 #pragma omp parallel for schedule(dynamic, 16) num_threads(ix->threads)
@@ -297,31 +420,55 @@ void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int 
     free(off);
 }
 
-void infer_gen_reserve(Infer *ix, int nslots, int max_new) {
-    size_t n = (size_t)nslots * ix->L * max_new * ix->KVD;
-    if ((size_t)ix->nslots * ix->L * ix->max_new * ix->KVD < n || !ix->gk) {
-        free(ix->gk); free(ix->gv); free(ix->gk2); free(ix->gv2);
-        ix->gk = xcalloc(n, sizeof(float)); ix->gv = xcalloc(n, sizeof(float));
-        ix->gk2 = xcalloc(n, sizeof(float)); ix->gv2 = xcalloc(n, sizeof(float));
+void infer_gen_reserve(Infer *ix, int max_rows, int max_new) {
+    size_t n = (size_t)max_new * max_rows * ix->L * ix->KVD;
+    if ((size_t)ix->max_new * ix->nslots * ix->L * ix->KVD < n || !ix->gk) {
+        free(ix->gk); free(ix->gv);
+        ix->gk = xcalloc(n, sizeof(float));
+        ix->gv = xcalloc(n, sizeof(float));
     }
-    ix->nslots = nslots;
+    ix->nslots = max_rows;
     ix->max_new = max_new;
+    ix->anc_idx = xrealloc(ix->anc_idx, sizeof(int) * (size_t)max_rows * max_new);
 }
 
-static inline size_t gidx(const Infer *ix, int slot, int l, int pos) {
-    return (((size_t)slot * ix->L + l) * ix->max_new + pos) * ix->KVD;
+/* entry (step tau, row r) of the generation cache, layer l */
+static inline size_t gidx(const Infer *ix, int tau, int r, int l) {
+    return (((size_t)tau * ix->nslots + r) * ix->L + l) * ix->KVD;
 }
 
-void infer_step(Infer *ix, int n, const int *tokens, const int *prefix, const int *slot, int t,
+/* decode-step attention over the generated part: keys/values are entries (tau, idx[tau]) */
+static void attend_step(const Infer *ix, float *out, const float *q, const float *kt, const float *v1, int n1,
+                        const int *idx, int n2, int l, int koff, float *sc) {
+    int n = n1 + n2, HD = ix->HD, KVD = ix->KVD;
+    scores_t(sc, q, kt, ix->pcap, n1, HD, ix->scale);
+    for (int j = 0; j < n2; j++) sc[n1 + j] = dot(q, ix->gk + gidx(ix, j, idx[j], l) + koff, HD) * ix->scale;
+    float mx = -INFINITY;
+    for (int j = 0; j < n; j++) if (sc[j] > mx) mx = sc[j];
+    float inv = 1.0f / exp_sum(sc, sc, n, mx);
+    for (int j = 0; j < n; j++) sc[j] *= inv;
+    for (int d = 0; d < HD; d++) out[d] = 0;
+    pv_accum(out, sc, v1, n1, KVD, HD);
+    for (int j = 0; j < n2; j++) axpy(out, sc[n1 + j], ix->gv + gidx(ix, j, idx[j], l) + koff, HD);
+}
+
+void infer_step(Infer *ix, int n, const int *tokens, const int *prefix, int t, const int *anc,
                 float *out_logits) {
     const ModelWeights *w = ix->w;
     if (t < 0 || t >= ix->max_new) die(EXIT_DATA, "generation position %d beyond the reserved %d", t, ix->max_new);
+    if (n > ix->nslots) die(EXIT_DATA, "infer_step: %d rows, %d reserved", n, ix->nslots);
     if (n <= 0) return;
     int maxctx = 0;
     for (int r = 0; r < n; r++) {
-        if (prefix[r] < 0 || prefix[r] >= ix->np || slot[r] < 0 || slot[r] >= ix->nslots)
-            die(EXIT_DATA, "infer_step: bad prefix/slot for row %d", r);
+        if (prefix[r] < 0 || prefix[r] >= ix->np) die(EXIT_DATA, "infer_step: bad prefix for row %d", r);
+        for (int tau = 0; tau < t; tau++)
+            if (anc[(size_t)r * t + tau] < 0 || anc[(size_t)r * t + tau] >= ix->nslots)
+                die(EXIT_DATA, "infer_step: bad ancestor for row %d", r);
         if (ix->plen[prefix[r]] + t + 1 > maxctx) maxctx = ix->plen[prefix[r]] + t + 1;
+        /* row r's generated positions: its ancestors, then itself at step t */
+        int *idx = ix->anc_idx + (size_t)r * ix->max_new;
+        memcpy(idx, anc + (size_t)r * t, sizeof(int) * t);
+        idx[t] = r;
     }
     ensure_rows(ix, n);
     ensure_scratch(ix, maxctx);
@@ -336,33 +483,20 @@ void infer_step(Infer *ix, int n, const int *tokens, const int *prefix, const in
             int pos = ix->plen[prefix[r]] + t;
             rope_forward(ix->q + (size_t)r * QD, NH, HD, pos, ix->inv_freq);
             rope_forward(ix->k + (size_t)r * KVD, ix->KVH, HD, pos, ix->inv_freq);
-            memcpy(ix->gk + gidx(ix, slot[r], l, t), ix->k + (size_t)r * KVD, sizeof(float) * KVD);
-            memcpy(ix->gv + gidx(ix, slot[r], l, t), ix->v + (size_t)r * KVD, sizeof(float) * KVD);
+            memcpy(ix->gk + gidx(ix, t, r, l), ix->k + (size_t)r * KVD, sizeof(float) * KVD);
+            memcpy(ix->gv + gidx(ix, t, r, l), ix->v + (size_t)r * KVD, sizeof(float) * KVD);
         }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(ix->threads)
         for (int rh = 0; rh < n * NH; rh++) {
             int r = rh / NH, hh = rh % NH, kh = hh / grp, p = prefix[r];
-            const float *k1 = ix->pk + ((size_t)l * ix->pcap + ix->poff[p]) * KVD + kh * HD;
+            const float *kt = ix->pk + (size_t)l * ix->pcap * KVD + (size_t)kh * HD * ix->pcap + ix->poff[p];
             const float *v1 = ix->pv + ((size_t)l * ix->pcap + ix->poff[p]) * KVD + kh * HD;
-            const float *k2 = ix->gk + gidx(ix, slot[r], l, 0) + kh * HD;
-            const float *v2 = ix->gv + gidx(ix, slot[r], l, 0) + kh * HD;
-            attend(ix->att + (size_t)r * QD + hh * HD, ix->q + (size_t)r * QD + hh * HD, k1, v1,
-                   ix->plen[p], k2, v2, t + 1, KVD, HD, ix->scale,
-                   ix->scr + (size_t)omp_get_thread_num() * ix->scap);
+            attend_step(ix, ix->att + (size_t)r * QD + hh * HD, ix->q + (size_t)r * QD + hh * HD, kt, v1,
+                        ix->plen[p], ix->anc_idx + (size_t)r * ix->max_new, t + 1, l, kh * HD,
+                        ix->scr + (size_t)omp_get_thread_num() * ix->scap);
         }
         infer_matmul_nt(ix, n, ix->C, QD, 1.0f, ix->att, w->o_proj_w[l], 1.0f, ix->x);
         mlp_block(ix, l, n);
     }
     head_forward(ix, ix->x, n, ix->h, out_logits);
-}
-
-void infer_reorder(Infer *ix, int n, const int *dst, const int *src, int t) {
-    size_t bytes = sizeof(float) * (size_t)t * ix->KVD;
-    for (int i = 0; i < n; i++)
-        for (int l = 0; l < ix->L; l++) {
-            memcpy(ix->gk2 + gidx(ix, dst[i], l, 0), ix->gk + gidx(ix, src[i], l, 0), bytes);
-            memcpy(ix->gv2 + gidx(ix, dst[i], l, 0), ix->gv + gidx(ix, src[i], l, 0), bytes);
-        }
-    float *a = ix->gk; ix->gk = ix->gk2; ix->gk2 = a;
-    a = ix->gv; ix->gv = ix->gv2; ix->gv2 = a;
 }

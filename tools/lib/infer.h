@@ -8,8 +8,9 @@
  * Two caches:
  *  - prefix cache: K/V of every position of the sequences given to the last infer_prefill
  *    (a prompt's K/V is computed once and shared by all its beams);
- *  - generation cache: K/V of generated tokens, one "slot" per beam, max_new positions each.
- * A decode row attends to its prefix (prompt) and then to its own slot's positions 0..t.
+ *  - generation cache: K/V of generated tokens, one entry per (step, row); a beam's history
+ *    is the list of its ancestors' rows, so reordering beams copies no K/V.
+ * A decode row attends to its prefix (prompt) and then to its ancestry's entries 0..t.
  * Shapes: C hidden, KVD = KVH*HD, V vocab, N rows. */
 #ifndef CFT_INFER_H
 #define CFT_INFER_H
@@ -34,16 +35,17 @@ void infer_matmul_nt(const Infer *ix, int M, int N, int K, float alpha, const fl
 void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int keep_cache,
                    float *out_hidden, float *out_logits);
 
-/* Size the generation cache: nslots beam slots of max_new positions (clears it). */
-void infer_gen_reserve(Infer *ix, int nslots, int max_new);
+/* Size the generation cache: up to max_rows rows per step, max_new steps. */
+void infer_gen_reserve(Infer *ix, int max_rows, int max_new);
 
-/* One decode step for n rows: row r feeds tokens[r] at generation position t (same t for
- * every row; absolute position = len(prefix[r]) + t), writes its K/V to slot[r] position t,
- * attends over prefix[r] and slot[r] positions 0..t. out_logits (n, V). */
-void infer_step(Infer *ix, int n, const int *tokens, const int *prefix, const int *slot, int t,
+/* One decode step for n rows (n <= max_rows): row r feeds tokens[r] at generation position
+ * t (same t for every row; absolute position = len(prefix[r]) + t); its K/V become entry
+ * (t, r). anc (n, t): anc[r*t + tau] is the row, at step tau, whose entry holds row r's
+ * position tau (its beam ancestry; beam search never copies caches). The row attends over
+ * prefix[r], its ancestors' entries and its own. out_logits (n, V). */
+void infer_step(Infer *ix, int n, const int *tokens, const int *prefix, int t, const int *anc,
                 float *out_logits);
 
-/* Beam reordering: new slot dst[i] receives old slot src[i]'s positions 0..t-1 (i < n).
- * Slots not named in dst are undefined afterwards. */
-void infer_reorder(Infer *ix, int n, const int *dst, const int *src, int t);
+/* log(sum(exp(x))) over n floats, vectorised */
+float infer_logsumexp(const float *x, int n);
 #endif

@@ -1,8 +1,13 @@
 /* model.c: the training math of the Qwen2-shaped LLM (fp32, CPU reference path).
  *
  * Forward and backward as llm.c-style *_forward / *_backward pairs. Matrix products go
- * through OpenBLAS (cblas_sgemm); every other loop is OpenMP-parallel with static schedules
- * and no float atomics, so results are bitwise reproducible for a fixed thread count.
+ * through OpenBLAS (cblas_sgemm), split by rows over our OpenMP threads with OpenBLAS itself
+ * single-threaded (one thread pool, see mm); every other loop is OpenMP-parallel with static
+ * schedules and no float atomics, so results are bitwise reproducible for a fixed thread
+ * count (not across thread counts: the GEMM row split changes with it).
+ * Block l: h = x + drop(o_proj(attn(rope(q(rms1(x))), rope(k(rms1(x))), v(rms1(x)))));
+ *          x' = h + drop(down(silu(gate(rms2(h))) * up(rms2(h)))).
+ * RMSNorm sums squares in double; exp is a vectorisable polynomial (fexp, ~1 ulp).
  *
  * Token packing. Activations are "packed": only valid (non-padding) tokens are computed,
  * laid out as rows (n, C). A step is described by a Plan: the token ids and RoPE positions of
@@ -27,7 +32,16 @@
  * branch (layer, attn|mlp) is a hash of (seed, train-call counter, layer, branch, row,
  * channel): reproducible for any thread count, recomputed in the backward pass.
  *
- * Logits are computed only at the response positions of the CFT batch (V is large). */
+ * Dropout masks resolve p to 1/65536 (16 hash bits per element).
+ *
+ * Logits are computed only at the response positions of the CFT batch (V is large), and the
+ * last block runs its queries, o_proj and MLP only for the rows from the first response
+ * position of each sequence on (Prune; keys/values of every row are still computed):
+ * identical math, model_set_prune_last(m, 0) turns it off. The LM objective needs every
+ * position and runs unpruned, its head in chunks of 512 rows.
+ *
+ * FLOPs (model_flops) are counted where the work is done: 2*M*N*K per GEMM (the attention
+ * GEMMs over the full (queries x keys) rectangle, as computed), nothing for elementwise ops. */
 #include "model.h"
 #include "util.h"
 #include <cblas.h>
@@ -803,7 +817,7 @@ static void prune_prepare(Model *m, int *rows, int nr) {
     /* compact buffers */
     int C = m->C, QD = m->QD, F = m->F;
     size_t M = (size_t)mc;
-    size_t needf = M * (8 * (size_t)C + 1 + 4 * (size_t)QD + 6 * (size_t)F) + ao;
+    size_t needf = M * (8 * (size_t)C + 1 + 4 * (size_t)QD + 6 * (size_t)F) + ao + 1;   /* +1: never NULL */
     if (needf > pr->cap) { free(pr->buf); pr->buf = xmalloc(needf * sizeof(float)); pr->cap = needf; }
     float *q = pr->buf;
 #define TAKE(dst, cnt) do { dst = q; q += (cnt); } while (0)
@@ -972,11 +986,12 @@ static float lse(const float *z, const float *z0, int V) {
     return mx + logf(s);
 }
 
-/* Final norm + logits for the packed rows rows[0..nr), the loss items, and (train) the
- * backward into a->dres. Adds the weighted sums to *Ln / *Lc. */
+/* Final norm + logits for rows rows[0..nr) of src (the last block's output), the loss items,
+ * and (train) the backward, summed into the same rows of dsrc. Adds the weighted sums to
+ * *Ln / *Lc. */
 static void head_step(Model *m, const float *src, float *dsrc, const int *rows, int nr, const Item *items, int ni,
                       float lambda, int train, double *Ln, double *Lc) {
-    Acts *a = &m->a; const ModelWeights *w = &m->w; ModelWeights *g = &m->g;
+    const ModelWeights *w = &m->w; ModelWeights *g = &m->g;
     int C = m->C, V = m->V, nt = m->threads;
     head_reserve(m, (size_t)nr, (size_t)ni);
     m->last_nr = nr;
@@ -1177,7 +1192,7 @@ void model_adamw(Model *m, float lr, float beta1, float beta2, float eps, float 
     float omb1 = (float)(1.0 - (double)beta1), omb2 = (float)(1.0 - (double)beta2);
     float *P = m->params, *G = m->grads, *M = m->adam_m, *Vv = m->adam_v;
     int nt = m->threads;
-    PAR_FOR
+    #pragma omp parallel for simd schedule(static) num_threads(nt)
     for (long i = 0; i < (long)m->nparams; i++) {
         float g = G[i];
         P[i] *= decay;
