@@ -213,7 +213,7 @@ def cmd_catalogue(a):
     seen = set()
     with open(a.out, "w") as f:
         while len(seen) < a.n:
-            n = int(torch.randint(1, a.max_len + 1, (1,), generator=g))
+            n = int(torch.randint(a.min_len, a.max_len + 1, (1,), generator=g))
             # few distinct first tokens: shared prefixes exercise the trie
             first = int(torch.randint(3, 3 + a.first, (1,), generator=g))
             ids = tuple([first] + [t for t in torch.randint(3, a.vocab, (n - 1,), generator=g).tolist()] + [a.eos])
@@ -240,9 +240,21 @@ def cmd_beam(a):
 def cmd_hf(a):
     from transformers import Qwen2ForCausalLM
     m = Qwen2ForCausalLM.from_pretrained(a.dir, torch_dtype=torch.float32).eval()
+    fn = None
+    if a.constrain_ids:
+        trie = trie_of([json.loads(l)["ids"] for l in open(a.constrain_ids) if l.strip()])
+
+        def fn(batch_id, seq):   # HF masks the other tokens to -inf after log_softmax
+            node = trie
+            for t in seq[P:].tolist():
+                node = node.get(t, {})
+            # off the trie (only HF's -1e9 placeholder beams get there): HF refuses an empty
+            # list, so let them continue with pad, which never finishes a hypothesis
+            return list(node.keys()) or [a.pad]
     for r in read_prompts(a.prompts):
         ids = torch.tensor([r["prompt_ids"]])
-        o = m.generate(ids, attention_mask=torch.ones_like(ids), num_beams=a.beams,
+        P = ids.shape[1]
+        o = m.generate(ids, attention_mask=torch.ones_like(ids), num_beams=a.beams, prefix_allowed_tokens_fn=fn,
                        num_return_sequences=a.ret, length_penalty=a.lp, early_stopping=False,
                        max_new_tokens=a.max_new, do_sample=False, eos_token_id=a.eos,
                        pad_token_id=a.pad, output_scores=True, return_dict_in_generate=True)
@@ -253,7 +265,9 @@ def cmd_hf(a):
             if s and s[-1] == a.eos:
                 s.pop()
             seqs.append(s)
-        print(json.dumps({"id": r["id"], "predict_ids": seqs, "scores": o.sequences_scores.tolist()}))
+        sc = o.sequences_scores.tolist()
+        keep = [i for i, x in enumerate(sc) if x > -1e8]   # as beam_search(): drop placeholders
+        print(json.dumps({"id": r["id"], "predict_ids": [seqs[i] for i in keep], "scores": [sc[i] for i in keep]}))
 
 
 def cmd_compare(a):
@@ -342,7 +356,7 @@ def main():
     for k, v in [("n", 6), ("vocab", 64), ("seed", 2), ("min_len", 3), ("max_len", 20)]:
         p.add_argument("--" + k.replace("_", "-"), dest=k, type=int, default=v)
     p = sp.add_parser("catalogue"); p.add_argument("out")
-    for k, v in [("n", 30), ("vocab", 64), ("seed", 3), ("max_len", 6), ("eos", 2), ("first", 12)]:
+    for k, v in [("n", 30), ("vocab", 64), ("seed", 3), ("min_len", 1), ("max_len", 6), ("eos", 2), ("first", 12)]:
         p.add_argument("--" + k.replace("_", "-"), dest=k, type=int, default=v)
     for name in ("beam", "hf"):
         p = sp.add_parser(name); p.add_argument("dir"); p.add_argument("prompts")

@@ -4,7 +4,9 @@ Eq. 1/4/5 (token weights omega_t, L_n and L_c per sample and over the file) from
 logits, on a right-padded batch with an attention mask. They must match `cft-step --eval`
 (per-sample and whole-file) -- so the checkpoint layout (config.json keys, tensor names,
 tied/untied head), the tokenisation layout and our forward all agree with HF.
-usage: hf_check.py CKPT_DIR PROMPTS.jsonl IDS.txt EVAL.json PER_SAMPLE.jsonl BETA
+With LOGITS.f32 (`cft-step --eval --per-sample --dump-logits`), the raw logits at every
+response position of both passes are compared too: max |ours - HF| <= 1e-5 x max |HF| per record.
+usage: hf_check.py CKPT_DIR PROMPTS.jsonl IDS.txt EVAL.json PER_SAMPLE.jsonl BETA [LOGITS.f32]
 IDS.txt: `tokenize --json` output for prompt, response, cf_prompt of each record in turn."""
 import json, sys
 import torch
@@ -12,6 +14,10 @@ from transformers import Qwen2ForCausalLM
 
 ckpt, prompts, ids_path, eval_path, per_path, beta = sys.argv[1:7]
 beta = float(beta)
+dump = None
+if len(sys.argv) > 7:
+    import numpy as np
+    dump = torch.from_numpy(np.fromfile(sys.argv[7], dtype=np.float32)).double()
 torch.manual_seed(0)
 model = Qwen2ForCausalLM.from_pretrained(ckpt, torch_dtype=torch.float32, attn_implementation="eager").eval()
 cfg = model.config
@@ -43,12 +49,21 @@ for b in range(0, len(recs), 8):
     zh_all += logits_of(normal[b:b + 8]); z0_all += logits_of(cf[b:b + 8])
 ours = [json.loads(l) for l in open(per_path)]
 tot_n = tot_c = tot_w = 0.0
-worst = 0.0
+worst = worst_logit = 0.0
+off = 0
 for k in range(len(recs)):
     y = Y[k]
     zh = zh_all[k][P[k] - 1:P[k] - 1 + len(y)]        # logits predicting y_t
     z0 = z0_all[k][Pc[k] - 1:Pc[k] - 1 + len(y)]
     tgt = torch.tensor(y)
+    if dump is not None:
+        V = zh.shape[1]
+        mine = dump[off:off + 2 * len(y) * V].reshape(2 * len(y), V); off += 2 * len(y) * V
+        hf = torch.cat([zh, z0])
+        rel = float((mine - hf).abs().max() / hf.abs().max())
+        worst_logit = max(worst_logit, rel)
+        if rel > 1e-5:
+            sys.exit("record %d: logits differ from HF by %.2e relative" % (recs[k]["id"], rel))
     ce_n = torch.nn.functional.cross_entropy(zh, tgt, reduction="none")
     ce_c = torch.nn.functional.cross_entropy(zh - z0, tgt, reduction="none")
     w = torch.tensor(omega(len(y)), dtype=torch.float64)
@@ -65,5 +80,7 @@ ev = json.load(open(eval_path))
 for name, a, b in (("L_n", ev["L_n"], tot_n / tot_w), ("L_c", ev["L_c"], tot_c / tot_w)):
     if abs(a - b) / abs(b) > 2e-5:
         sys.exit("file %s: ours %.9g, HF %.9g" % (name, a, b))
-print("hf_check: %d records, tied=%s, worst relative difference %.2e, L_n %.6f L_c %.6f"
-      % (len(recs), cfg.tie_word_embeddings, worst, ev["L_n"], ev["L_c"]))
+if dump is not None and off != dump.numel():
+    sys.exit("logits file has %d values, expected %d" % (dump.numel(), off))
+print("hf_check: %d records, tied=%s, worst relative difference: losses %.2e, logits %s, L_n %.6f L_c %.6f"
+      % (len(recs), cfg.tie_word_embeddings, worst, "%.2e" % worst_logit if dump is not None else "-", ev["L_n"], ev["L_c"]))

@@ -44,29 +44,43 @@ assert len(ends) == 2 and ends[1]["val_L_n"] < ends[0]["val_L_n"], ends
 first = sum(x["L_n"] for x in steps[:2]) / 2; last = sum(x["L_n"] for x in steps[-2:]) / 2
 assert last < first - 0.3, (first, last)
 PY
-# SIGKILL mid-run, then resume: identical final weights
-"$BIN/cft-step" "${COMMON[@]}" --out K --save-every 1 &
-pid=$!
-for i in $(seq 1 600); do
-  s=$(python3 -c 'import json;print(json.load(open("K.state/trainer_state.json"))["step"])' 2>/dev/null || echo 0)
-  [ "$s" -ge 3 ] && break; sleep 0.1
-done
-kill -9 $pid 2>/dev/null || die "run finished before it could be killed"
-wait $pid 2>/dev/null || true
-s=$(python3 -c 'import json;print(json.load(open("K.state/trainer_state.json"))["step"])')
-[ "$s" -lt 12 ] || die "killed too late (step $s)"
-rm -rf K.state.tmp.*
+# SIGKILL mid-run, then resume: identical final weights. The kill is made deterministic by a
+# test hook: the process SIGKILLs itself in the middle of step 4 (after one of its two
+# micro-batches; the last state is step 3's), or inside the save of step 5's state (temp dir
+# written, not yet swapped in: the step-4 state must still be intact and usable).
+rc=0; CFT_TEST_KILL_AT_STEP=4 "$BIN/cft-step" "${COMMON[@]}" --out K --save-every 1 --log K.log || rc=$?
+[ "$rc" = 137 ] || die "expected death by SIGKILL (137), got $rc"
+[ "$(python3 -c 'import json;print(json.load(open("K.state/trainer_state.json"))["step"])')" = 3 ] || die "state not at step 3"
 expect_fail 2 'lr is 0.001 in this run but 0.003' "$BIN/cft-step" "${COMMON[@]}" --lr 1e-3 --out K --resume K.state
-"$BIN/cft-step" "${COMMON[@]}" --out K --save-every 1 --resume K.state
+"$BIN/cft-step" "${COMMON[@]}" --out K --save-every 1 --log K.log --resume K.state
 same A/model.safetensors K/model.safetensors
+same A.state/optimizer.safetensors K.state/optimizer.safetensors
+rc=0; CFT_TEST_KILL_IN_SAVE=5 "$BIN/cft-step" "${COMMON[@]}" --out S --save-every 1 || rc=$?
+[ "$rc" = 137 ] || die "expected death by SIGKILL (137) in the save, got $rc"
+[ "$(python3 -c 'import json;print(json.load(open("S.state/trainer_state.json"))["step"])')" = 4 ] || die "state not at step 4"
+ls -d S.state.tmp.* >/dev/null || die "the kill did not happen inside the save"
+"$BIN/cft-step" "${COMMON[@]}" --out S --save-every 1 --resume S.state
+same A/model.safetensors S/model.safetensors
+ls -d S.state.tmp.* 2>/dev/null && die "stale temp dir of the killed writer not cleaned"
+# the resumed log is the uninterrupted one (timings aside)
+python3 -c "
+import json
+strip = lambda f: [{k: v for k, v in json.loads(l).items() if not k.endswith('_per_s')} for l in open(f)]
+assert strip('A.log') == strip('K.log')" || die "resumed log differs"
 same A.state/optimizer.safetensors K.state/optimizer.safetensors
 # --eval: one JSON line; lambda/weighting semantics
 "$BIN/cft-step" --eval d/valid.prompts.jsonl --init A --max-len 160 --threads 2 > ev.json
 [ "$(wc -l < ev.json)" = 1 ] || die "eval output not one line"
 "$BIN/cft-step" --eval d/valid.prompts.jsonl --init A --max-len 160 --threads 2 --no-weight-normal --lambda 0 > ev2.json
+"$BIN/cft-step" --eval d/valid.prompts.jsonl --init A --max-len 160 --threads 2 --beta 1 > ev3.json
+"$BIN/cft-step" --eval d/valid.prompts.jsonl --init A --max-len 160 --threads 2 --beta 1 --no-weight-normal > ev4.json
+"$BIN/cft-step" --eval d/valid.prompts.jsonl --init A --max-len 160 --threads 2 --beta-prime 1.3333333333333333 > ev5.json
 python3 - <<'PY' || die "eval check failed"
 import json
 a = json.load(open("ev.json")); b = json.load(open("ev2.json"))
+c, d, e = (json.load(open(f)) for f in ("ev3.json", "ev4.json", "ev5.json"))
+assert abs(c["L_n"] - d["L_n"]) < 1e-6 and abs(c["L_n"] - b["L_n"]) < 1e-6   # beta 1 = uniform = token mean
+assert abs(e["L_n"] - a["L_n"]) < 1e-6 and abs(e["L_c"] - a["L_c"]) < 1e-6   # beta' = 4/3 is beta = 0.25
 assert a["n"] == 40 and a["objective"] == "rec"
 assert abs(a["loss"] - (a["L_n"] + 0.1 * a["L_c"])) < 1e-5
 assert abs(b["L_c"] - a["L_c"]) < 1e-6 and abs(b["loss"] - b["L_n"]) < 1e-6   # L_c weighted either way

@@ -2,7 +2,8 @@
 # HF compatibility: Hugging Face transformers' Qwen2ForCausalLM.from_pretrained loads our
 # checkpoint directories as they are (tied and untied head, GQA, q/k/v biases), and the CFT
 # losses it implies (L_n, L_c with token weights, per record and per file, right-padded batch)
-# match `cft-step --eval` to 2e-5 relative (tests/hf_check.py).
+# match `cft-step --eval` to 2e-5 relative, and so do the logits at every response position
+# of both passes (1e-5 relative to the largest logit) (tests/hf_check.py).
 source "$ROOT/tests/lib.sh"
 "$PY" -c "import transformers, torch; from transformers import Qwen2ForCausalLM" || die "transformers not importable by $PY"
 python3 "$ROOT/tests/cft_data.py" "$DATA_ROOT" d 20
@@ -24,6 +25,6 @@ J
   # a few steps at a high lr so biases, norms and head are far from their init
   "$BIN/cft-step" --train d/train.prompts.jsonl --config cfg.json --tokenizer tok.model --out M$tie \
     --max-samples 64 --batch 16 --micro-batch 16 --epochs 1 --lr 1e-2 --warmup 0 --dropout 0 --threads 2 -q
-  "$BIN/cft-step" --eval v.jsonl --init M$tie --beta 0.4 --per-sample per.jsonl --threads 2 > eval.json
-  "$PY" "$ROOT/tests/hf_check.py" M$tie v.jsonl v.ids eval.json per.jsonl 0.4
+  "$BIN/cft-step" --eval v.jsonl --init M$tie --beta 0.4 --per-sample per.jsonl --dump-logits z.f32 --threads 2 > eval.json
+  "$PY" "$ROOT/tests/hf_check.py" M$tie v.jsonl v.ids eval.json per.jsonl 0.4 z.f32
 done

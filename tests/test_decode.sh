@@ -8,26 +8,36 @@ M="--vocab 64 --hidden 32 --layers 2 --heads 4 --kv 2 --ffn 48 --eos 2"
 # one python process for all oracle work (start-up dominates)
 $PY "$O" mkckpt ck $M ++ mkckpt tied --vocab 64 --hidden 32 --layers 1 --heads 2 --kv 1 --ffn 40 --eos 2 --tie --seed 5 \
   ++ prompts p.jsonl --n 6 --vocab 64 ++ catalogue cat.jsonl --n 40 --vocab 64 --eos 2 \
+  ++ catalogue cat3.jsonl --n 3 --vocab 64 --eos 2 \
   ++ beam ck p.jsonl --lp 1.0 --max-new 12 --out o1.jsonl \
   ++ beam ck p.jsonl --lp 0.0 --max-new 12 --out o0.jsonl \
   ++ beam ck p.jsonl --lp 1.0 --max-new 12 --constrain-ids cat.jsonl --out oc1.jsonl \
   ++ beam ck p.jsonl --lp 0.0 --max-new 12 --constrain-ids cat.jsonl --out oc0.jsonl \
   ++ beam tied p.jsonl --beams 3 --ret 2 --lp 1.0 --max-new 8 --out ot.jsonl \
-  ++ hf ck p.jsonl --lp 1.0 --max-new 12 --out hf1.jsonl 2> oracle.err || { cat oracle.err; die "oracle failed"; }
+  ++ beam ck p.jsonl --lp 0.0 --max-new 12 --constrain-ids cat3.jsonl --out oc3.jsonl \
+  ++ hf ck p.jsonl --lp 1.0 --max-new 12 --out hf1.jsonl \
+  ++ hf ck p.jsonl --lp 0.0 --max-new 12 --out hf0.jsonl \
+  ++ hf ck p.jsonl --lp 0.0 --max-new 12 --constrain-ids cat.jsonl --out hfc0.jsonl \
+  ++ hf ck p.jsonl --lp 0.0 --max-new 12 --constrain-ids cat3.jsonl --out hfc3.jsonl \
+  2> oracle.err || { cat oracle.err; die "oracle failed"; }
 
 for lp in 1 0; do
   "$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --length-penalty $lp.0 --batch 4 < p.jsonl > c$lp.jsonl
   # constrained (D3): a trie over the catalogue's token sequences
   "$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --length-penalty $lp.0 --constrain-ids cat.jsonl < p.jsonl > cc$lp.jsonl
 done
+# fewer catalogue sequences (3) than beams (5): 3 hypotheses (HF's -1e9 placeholders dropped)
+"$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --length-penalty 0 --constrain-ids cat3.jsonl < p.jsonl > cc3.jsonl
 # batch composition and thread count do not change the result
 "$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --batch 1 --threads 1 < p.jsonl > b1.jsonl
 "$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --batch 6 --threads 2 < p.jsonl > b6.jsonl
 # 3 beams returning 2, one layer, tied embeddings
 "$BIN/decode" --model tied --prompt-ids --beams 3 --return 2 --max-new-tokens 8 < p.jsonl > ct.jsonl
 
-# hf1/o1: the oracle agrees with transformers' generate(); the rest: decode == oracle
-$PY "$O" compare hf1.jsonl o1.jsonl c1.jsonl o1.jsonl c0.jsonl o0.jsonl cc1.jsonl oc1.jsonl \
+# hf*: the oracle agrees with transformers' generate() (plain and prefix-constrained); the
+# rest: decode == oracle
+$PY "$O" compare hf1.jsonl o1.jsonl hf0.jsonl o0.jsonl hfc0.jsonl oc0.jsonl hfc3.jsonl oc3.jsonl \
+  cc3.jsonl oc3.jsonl c1.jsonl o1.jsonl c0.jsonl o0.jsonl cc1.jsonl oc1.jsonl \
   cc0.jsonl oc0.jsonl ct.jsonl ot.jsonl b1.jsonl b6.jsonl --tol 1e-4 || die "decode != oracle (see above)"
 $PY - <<'PY' || die "checks on the outputs failed"
 import json
@@ -36,6 +46,7 @@ L = [len(t) for l in open("o1.jsonl") for t in json.loads(l)["predict_ids"]]
 assert any(x < 12 for x in L) and any(x == 12 for x in L), L
 # constrained output is always a catalogue sequence, 5 per prompt
 cat = {tuple(json.loads(l)["ids"]) for l in open("cat.jsonl")}
+cat3 = {tuple(json.loads(l)["ids"]) for l in open("cat3.jsonl")}
 for f in ("cc1.jsonl", "cc0.jsonl"):
     n = 0
     for l in open(f):
@@ -45,6 +56,9 @@ for f in ("cc1.jsonl", "cc0.jsonl"):
             assert tuple(t + [2]) in cat, (f, t)
             n += 1
     assert n == 30, n
+for l in open("cc3.jsonl"):
+    r = json.loads(l)
+    assert len(r["predict_ids"]) == 3 and all(tuple(t + [2]) in cat3 for t in r["predict_ids"]), r
 PY
 
 # bad input: one clear line naming file, line and field; usage errors exit 2

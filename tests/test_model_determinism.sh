@@ -3,6 +3,7 @@
 # - same seed + same thread count -> bitwise-identical losses, gradients, updated weights
 #   (with dropout on), for 1 and 2 threads;
 # - dropout changes the training gradients but never the evaluation logits;
+# - AdamW on one batch drives both losses down;
 # - a batch without response tokens gives zero loss and gradients;
 # - the shared-prefix counterfactual pass and the pruned last layer equal two full passes
 #   through every layer (no dropout) to rounding.
@@ -41,4 +42,6 @@ m = json.load(open("empty/meta.json"))
 assert m["L_train"] == 0 and m["Ln_eval"] == 0 and m["logit_rows"] == 0, m
 assert not np.fromfile("empty/grads.bin", dtype=np.float32).any()
 PYEOF
+# training sanity: 40 AdamW steps on one batch (dropout on) cut L_n and L_c by 5x
+"$M" overfit --iters 40 --lr 1e-2 --wd 0 > overfit.txt || die "overfit failed: $(cat overfit.txt)"
 echo "determinism ok"

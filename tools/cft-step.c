@@ -44,6 +44,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
 
 static void usage(int code) {
@@ -57,22 +58,26 @@ static void usage(int code) {
 "  --no-weight-normal   L_n unweighted (token mean) instead of omega/Omega\n"
 "  --lr 1e-4 --weight-decay 0 --adam-beta1 0.9 --adam-beta2 0.999 --adam-eps 1e-8\n"
 "  --warmup 20 --clip 1.0 --batch 64 --micro-batch 16 --epochs 3 --patience 1\n"
-"  --max-samples N      use the first N training records   --max-len N (1024) tokens\n"
+"  --max-samples N      use the first N training records\n"
+"  --max-len N          (1024) longer records lose their OLDEST history tokens (right after\n"
+"                       the instruction prefix shared with cf_prompt), never the response\n"
 "  --dropout P          residual-branch dropout while training (0.05, as the paper)\n"
 "  --seed N (42) --threads N (all cores) --device cpu|cuda\n"
 "  --save-every N       resumable state every N steps (and each epoch end) to --state DIR\n"
 "                       (default OUT.state); --resume DIR continues a killed run exactly\n"
 "  --log FILE           one JSON line per step (--log-every N) and per validation\n"
 "  --tokenizer FILE     tokenizer.model (default: the --init checkpoint's)\n"
-"  --per-sample FILE    (--eval) one JSON line per record: id, L_n, L_c (own Omega)\n"
+"  --per-sample FILE    (--eval) one JSON line per record: id, L_n, L_c (own Omega);\n"
+"                       --dump-logits F: their response-position logits, raw f32 (tests)\n"
 "  -q                   no progress bar / info on stderr\n"
-"Writes DIR = best checkpoint (config.json, model.safetensors, tokenizer.model).\n");
+"Each epoch: validation L_n (never L_c; weighted like training), best checkpoint kept in\n"
+"--out DIR (config.json, model.safetensors, tokenizer.model), early stop on no improvement.\n");
     exit(code);
 }
 
 /* ------------------------------------------------------------------ options */
 typedef struct {
-    const char *train, *valid, *init, *config, *out, *tokenizer, *state, *resume, *log, *eval, *per_sample;
+    const char *train, *valid, *init, *config, *out, *tokenizer, *state, *resume, *log, *eval, *per_sample, *dump_logits;
     const char *objective, *device;
     double lambda, beta, lr, wd, b1, b2, eps, clip, dropout;
     int weight_normal, warmup, batch, micro, epochs, patience, max_len, threads, save_every, log_every;
@@ -439,7 +444,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--seed") && v) { o.seed = (uint64_t)int_arg(a, v, 0, 1L << 53); i++; }
         STR("--train", train) STR("--valid", valid) STR("--init", init) STR("--config", config)
         STR("--out", out) STR("--tokenizer", tokenizer) STR("--state", state) STR("--resume", resume)
-        STR("--log", log) STR("--eval", eval) STR("--per-sample", per_sample) STR("--objective", objective)
+        STR("--log", log) STR("--eval", eval) STR("--per-sample", per_sample) STR("--dump-logits", dump_logits) STR("--objective", objective)
         STR("--device", device)
         NUM("--lambda", lambda, 0, 1e6) NUM("--lr", lr, 0, 1e38) NUM("--weight-decay", wd, 0, 10)
         NUM("--adam-beta1", b1, 0, 0.999999) NUM("--adam-beta2", b2, 0, 0.99999999) NUM("--adam-eps", eps, 0, 1)
@@ -468,6 +473,7 @@ int main(int argc, char **argv) {
         if (!o.resume && !!o.init + !!o.config != 1) die(EXIT_USAGE, "exactly one of --init DIR or --config FILE (or --resume DIR)");
     }
     if (o.per_sample && !o.eval) die(EXIT_USAGE, "--per-sample goes with --eval");
+    if (o.dump_logits && (!o.per_sample || lm)) die(EXIT_USAGE, "--dump-logits goes with --eval --per-sample (objective rec)");
 
     /* ---- model + tokenizer ---- */
     if (o.resume) o.config = NULL;
@@ -516,17 +522,25 @@ int main(int argc, char **argv) {
         if (has_cf) printf(", \"L_c\": %.9g, \"loss\": %.9g", Lc, Ln + o.lambda * Lc);
         printf(", \"lambda\": %g, \"beta\": %g, \"weight_normal\": %s}\n", o.lambda, o.beta, o.weight_normal ? "true" : "false");
         if (o.per_sample) {
-            OutFile of = out_open(o.per_sample);
+            OutFile of = out_open(o.per_sample), lf = {0};
+            if (o.dump_logits) lf = out_open(o.dump_logits);
             for (int i = 0; i < d.n; i++) {
                 Data one = d;
                 one.r = &d.r[i]; one.n = 1;
                 double a, b;
                 evaluate(m, &bf, &one, lm, 1, o.beta, o.weight_normal, has_cf, &a, &b, pad);
+                if (o.dump_logits) {   /* rows: normal response positions, then counterfactual ones */
+                    int rows;
+                    const float *z = model_last_logits(m, &rows);
+                    if (fwrite(z, sizeof(float) * (size_t)cfg->vocab_size, (size_t)rows, lf.f) != (size_t)rows)
+                        die(EXIT_IO, "%s: write error", o.dump_logits);
+                }
                 fprintf(of.f, "{\"id\": %lld, \"L_n\": %.9g", d.r[i].id, a);
                 if (has_cf) fprintf(of.f, ", \"L_c\": %.9g", b);
                 fprintf(of.f, "}\n");
             }
             out_commit(&of);
+            if (o.dump_logits) out_commit(&lf);
         }
         if (fflush(stdout) != 0) die(EXIT_IO, "<stdout>: write error");
         data_free(&d);
@@ -544,7 +558,12 @@ int main(int argc, char **argv) {
     long spe = (tr.n + o.batch - 1) / o.batch;   /* optimizer steps per epoch */
     long total = spe * o.epochs;
     if (o.state) state_dir = xstrdup(o.state);
-    else { state_dir = xmalloc(strlen(o.out) + 8); sprintf(state_dir, "%s.state", o.out); }
+    else {
+        state_dir = xmalloc(strlen(o.out) + 8);
+        strcpy(state_dir, o.out);
+        for (size_t l = strlen(state_dir); l > 1 && state_dir[l - 1] == '/'; l--) state_dir[l - 1] = 0;
+        strcat(state_dir, ".state");
+    }
     args = run_args(&o, &tr, has_valid ? &va : NULL);
 
     long step = 0, epoch = 0, epoch_step = 0;
@@ -579,6 +598,25 @@ int main(int argc, char **argv) {
         info("resuming at step %ld (epoch %ld, step %ld of %ld)", step, epoch, epoch_step, spe);
     }
 
+    if (o.resume && o.log && access(o.log, F_OK) == 0) {
+        /* drop what the killed run logged after the saved state: the resumed run logs it again */
+        LineReader *lr = lr_open(o.log);
+        OutFile of = out_open(o.log);
+        long dropped = 0;
+        for (char *ln; (ln = lr_next(lr, NULL));) {
+            cJSON *j = cJSON_Parse(ln);
+            const cJSON *sj = j ? cJSON_GetObjectItemCaseSensitive(j, "step") : NULL;
+            int is_end = j && cJSON_GetObjectItemCaseSensitive(j, "epoch_end") != NULL;
+            long ls = cJSON_IsNumber(sj) ? (long)sj->valuedouble : step + 1;
+            int keep = ls < step || (ls == step && !(is_end && epoch_step == spe));
+            cJSON_Delete(j);
+            if (keep) fprintf(of.f, "%s\n", ln);
+            else dropped++;
+        }
+        lr_close(lr);
+        out_commit(&of);
+        if (dropped) info("%s: %ld lines after step %ld dropped (they are redone)", o.log, dropped, step);
+    }
     FILE *logf = NULL;
     if (o.log) {
         logf = fopen(o.log, o.resume ? "a" : "w");
@@ -601,6 +639,8 @@ int main(int argc, char **argv) {
     Progress pg;
     progress_start(&pg, "train", (uint64_t)total);
     double t_start = now_s();
+    /* test hook: SIGKILL ourselves in the middle of step N (after its first micro-batch) */
+    long kill_at = getenv("CFT_TEST_KILL_AT_STEP") ? atol(getenv("CFT_TEST_KILL_AT_STEP")) : -1;
     long long tok_done = 0, samp_done = 0;
     while (!stopped && epoch < o.epochs) {
         shuffle_order(order, tr.n, o.seed, epoch);
@@ -628,9 +668,11 @@ int main(int argc, char **argv) {
                     nresp += ny;
                 }
                 double nscale = o.weight_normal ? 1.0 / omega : 1.0 / (double)nresp;
-                for (int i = 0; i < n; i += o.micro)
+                for (int i = 0; i < n; i += o.micro) {
                     rec_micro(m, &bf, &tr, idx + i, n - i < o.micro ? n - i : o.micro, o.beta, o.weight_normal,
                               nscale, 1.0 / omega, use_cf, (float)o.lambda, 1, &Ln, &Lc, &ntok, pad);
+                    if (step + 1 == kill_at) raise(SIGKILL);
+                }
                 loss = Ln + o.lambda * Lc;
             }
             float gn = model_grad_norm(m);

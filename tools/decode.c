@@ -26,7 +26,14 @@
  * dropped too (they are not catalogue titles); both are counted on stderr.
  *
  * --constrain items.jsonl: D3's constrained decoding. A token trie holds every catalogue
- * response (`"` + title + `"\n` encoded, then EOS); a beam may only continue along it. */
+ * response (`"` + title + `"\n` encoded, then EOS); a beam may only continue along it (its
+ * candidates are the trie node's children: cheaper than the unconstrained top-k over V).
+ * In text mode, ids beyond the tokenizer's pieces (a vocabulary padded past the tokenizer, as
+ * Qwen2's is) are never generated; they still count in the log-softmax normaliser.
+ *
+ * Speed: each prompt is prefilled once (its K/V shared by all its beams); then every step
+ * advances all beams of all --batch prompts as one batch of rows (infer.c); beam reordering
+ * copies no K/V (a beam's history is a list of row indices). */
 #include "ckpt.h"
 #include "infer.h"
 #include "model.h"
@@ -146,14 +153,15 @@ static int *read_id_array(const cJSON *a, Where w, const char *field, int V, int
     int *ids = xmalloc(sizeof(int) * (*n ? *n : 1)), i = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, a) {
-        if (!cJSON_IsNumber(e) || e->valuedouble != (double)(int)e->valuedouble || e->valueint < 0 || e->valueint >= V)
+        if (!cJSON_IsNumber(e) || !(e->valuedouble >= 0 && e->valuedouble < V) || e->valuedouble != floor(e->valuedouble))
             die(EXIT_DATA, "%s:%ld: %s: element %d is not a token id in [0, %d)", w.file, w.line, field, i, V);
-        ids[i++] = e->valueint;
+        ids[i++] = (int)e->valuedouble;
     }
     return ids;
 }
 
 int main(int argc, char **argv) {
+    infer_openmp_env(argv);
     util_init(argc, argv);
     const char *model_dir = NULL, *constrain = NULL, *constrain_ids = NULL, *tok_path = NULL, *out_path = NULL;
     int batch = 16, threads = 0, prompt_ids = 0, timing = 0;

@@ -112,6 +112,7 @@ static void topk_row(const float *dist, int N, int k, Hit *top) {
 }
 
 int main(int argc, char **argv) {
+    infer_openmp_env(argv);
     util_init(argc, argv);
     const char *model_dir = NULL, *items_path = NULL, *tok_path = NULL, *out_path = NULL, *mode = "interleave";
     int topn = 50, batch = 128, threads = 0, use_cache = 1, timing = 0;

@@ -1,7 +1,8 @@
 /* model-check: test and benchmark driver of the model math (tools/lib/model.c).
  *   model-check dump --out DIR [model/batch flags]   one CFT step, every number as raw float32
  *   model-check gradcheck [--seed S]                 finite-difference checks, layer by layer
- *   model-check bench --config A|B [--iters N]       CFT and BIGRec step throughput
+ *   model-check bench --config A|B|sgemm [--iters N] CFT and BIGRec step throughput
+ *   model-check overfit [--iters N --lr X]           AdamW on one batch must cut both losses
  * The dump is read by tests/model_parity.py, which recomputes it in PyTorch. */
 #include "model.h"
 #include "util.h"
@@ -18,6 +19,7 @@ static void usage(int code) {
     fprintf(code ? stderr : stdout,
         "usage: model-check dump --out DIR [options]   one CFT step (eval + train + AdamW) as raw float32\n"
         "       model-check gradcheck [--seed S]       finite-difference gradient checks of every layer pair\n"
+        "       model-check overfit [--iters N --lr X]  AdamW on one batch must cut L_n and L_c by 5x (exit 1 if not)\n"
         "       model-check bench --config A|B|sgemm [--iters N] [--warmup N]   CFT / BIGRec step throughput\n"
         "model options (dump):\n"
         "  --layers N --hidden C --heads NH --kv-heads KVH --ffn F --vocab V (2 32 4 2 40 50)\n"
@@ -25,6 +27,7 @@ static void usage(int code) {
         "batch options (dump): --batch B --len T --cf-len Tc --resp R (4 24 14 5); --cf-len 0 = no cf pass\n"
         "  --lambda X (0.3) --beta X (0.25, token weights of Eq. 5)\n"
         "  --lr X (1e-3) --wd X (0.1) --dropout P (0) --share 0|1 (1) --prune 0|1 (1) --init-std X (0.1)\n"
+        "  --corrupt token|label|pos|cfpos|length   break the batch (tests the model's input checks)\n"
         "common: --seed S (1) --threads N (all cores) -q\n");
     exit(code);
 }
@@ -34,7 +37,7 @@ typedef struct {
     int B, T, Tc, R, threads, share, prune;
     float lambda, beta, lr, wd, dropout, init_std;
     uint64_t seed;
-    const char *out, *config;
+    const char *out, *config, *corrupt;
     int iters, warmup;
 } Opts;
 
@@ -69,6 +72,7 @@ static void parse(int argc, char **argv, Opts *o) {
 #undef F_
         if (!strcmp(a, "--out")) { o->out = v; continue; }
         if (!strcmp(a, "--config")) { o->config = v; continue; }
+        if (!strcmp(a, "--corrupt")) { o->corrupt = v; continue; }
         die(EXIT_USAGE, "unknown option %s (see --help)", a);
     }
 }
@@ -184,6 +188,14 @@ static int cmd_dump(Opts *o) {
     perturb(m, o->init_std, o->seed);
     Rng r; rng_seed(&r, o->seed * 7919 + 3);
     Batch bt; make_batch(&bt, o->B, o->T, o->Tc, o->R, o->cfg.vocab_size, o->beta, -1, 0, &r);
+    if (o->corrupt) {
+        if (!strcmp(o->corrupt, "token")) bt.tok[1] = o->cfg.vocab_size;
+        else if (!strcmp(o->corrupt, "label")) bt.lab[0] = -2;
+        else if (!strcmp(o->corrupt, "pos")) bt.rpos[0] = bt.len[0];
+        else if (!strcmp(o->corrupt, "cfpos")) bt.cpos[0] = bt.clen[0] + 1;
+        else if (!strcmp(o->corrupt, "length")) bt.len[1] = o->T + 1;
+        else die(EXIT_USAGE, "--corrupt: unknown kind '%s'", o->corrupt);
+    }
     CftBatch cb = as_cft(&bt);
     size_t P = model_num_params(m);
     write_f32(o->out, "params0.bin", model_params(m), P);
@@ -287,6 +299,30 @@ static int cft_gradcheck(Opts *o, int share, int prune, float dropout) {
     }
     free(an); free_batch(&bt); model_free(m);
     return bad;
+}
+
+/* End-to-end sanity of the training math: AdamW on one fixed CFT batch must drive the loss
+ * down (L_n and L_c both), with dropout on. */
+static int cmd_overfit(Opts *o) {
+    Model *m = model_new(&o->cfg, o->seed);
+    if (o->threads) model_set_threads(m, o->threads);
+    Rng r; rng_seed(&r, o->seed + 5);
+    Batch bt; make_batch(&bt, o->B, o->T, o->Tc, o->R, o->cfg.vocab_size, o->beta, -1, 0, &r);
+    CftBatch cb = as_cft(&bt);
+    float ln0, lc0, ln, lc;
+    float l0 = model_cft_step(m, &cb, o->lambda, 0, &ln0, &lc0), l = l0;
+    for (int s = 1; s <= o->iters; s++) {
+        model_zero_grad(m);
+        model_set_dropout(m, 0.05f, o->seed + (uint64_t)s);
+        model_cft_step(m, &cb, o->lambda, 1, NULL, NULL);
+        float gn = model_grad_norm(m);
+        if (gn > 1.0f) model_scale_grads(m, 1.0f / gn);
+        model_adamw(m, o->lr, 0.9f, 0.999f, 1e-8f, o->wd, s);
+    }
+    l = model_cft_step(m, &cb, o->lambda, 0, &ln, &lc);
+    printf("overfit steps=%d L %.4f -> %.4f  L_n %.4f -> %.4f  L_c %.4f -> %.4f\n", o->iters, l0, l, ln0, ln, lc0, lc);
+    free_batch(&bt); model_free(m);
+    return (ln < 0.2f * ln0 && lc < 0.2f * lc0) ? 0 : 1;
 }
 
 static int cmd_gradcheck(Opts *o) {
@@ -394,5 +430,6 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "dump")) return cmd_dump(&o);
     if (!strcmp(argv[1], "gradcheck")) return cmd_gradcheck(&o);
     if (!strcmp(argv[1], "bench")) return cmd_bench(&o);
+    if (!strcmp(argv[1], "overfit")) return cmd_overfit(&o);
     die(EXIT_USAGE, "unknown command '%s' (see --help)", argv[1]);
 }

@@ -3,7 +3,12 @@
  * same samples as the LLM methods and writing the same ranked lists for `metrics`.
  * Training: every train sample is one next-item example (history of <= L items -> target),
  * full-softmax cross-entropy over all N catalogue items, Adam, early stopping on validation
- * NDCG@10. Inference: full ranking over all items (no sampled negatives).
+ * NDCG@10 (the best epoch's parameters rank the test set). Inference: full ranking over all
+ * items (no sampled negatives), ties to the lower id.
+ * History items: by default NOT masked, so the lists are comparable with the LLM methods'
+ * (whose grounding may return a history item too); --exclude-history masks the sample's
+ * own history, --exclude-seen every item of the user's earlier samples (RecBole's protocol).
+ * The run report carries the test metrics under both the chosen and the other protocol.
  * Layers: tools/lib/seqrec_layers.c; models: tools/lib/seqrec_model.c. */
 #include "safetensors.h"
 #include "samples.h"
@@ -32,7 +37,8 @@ static void usage(int code) {
 "  --valid-out FILE    the same for the valid samples    --report FILE  run summary JSON\n"
 "  --topn N            list length (20)   --exclude-history  never rank the sample's own\n"
 "                      history items (default: they are ranked like any item, as the LLM\n"
-"                      methods do)\n"
+"                      methods do)   --exclude-seen  RecBole's protocol: also never rank\n"
+"                      the user's items of earlier splits (train; train+valid for test)\n"
 "  --epochs N (50) --patience N (5: epochs without a better valid NDCG@10) --batch N (256)\n"
 "  --epoch-samples N   train samples per epoch (0 = all; else a rolling shuffled stream)\n"
 "  --max-minutes F     stop after the epoch that passes F minutes of training (0 = off)\n"
@@ -43,7 +49,8 @@ static void usage(int code) {
 "                      default item_emb (ground's cache) or the only 2-D one), .npy\n"
 "                      (<f4, C order) or raw float32 with --init-emb-dims N,DIM;\n"
 "                      reduced to --hidden by PCA, rescaled to std --init-std\n"
-"  --seed N (42) --threads N (OpenMP + BLAS threads)  -q quiet\n"
+"  --seed N (42) --threads N (OpenMP + BLAS threads; results are identical for\n"
+"                      the same seed and thread count)  -q quiet\n"
 "  --gradcheck         finite-difference checks of every layer and model, then exit\n"
 "  --parity-dump FILE  tiny model + batch + loss + gradients as JSON (tests/seqrec_parity.py)\n"
 "  --dump-init FILE    initial item embeddings (N, hidden) as raw float32 (tests)\n");
@@ -53,7 +60,7 @@ static void usage(int code) {
 /* ---------------- options ---------------- */
 typedef struct {
     SrConfig mc;
-    int epochs, patience, batch, epoch_samples, topn, exclude_history, threads, eval_batch;
+    int epochs, patience, batch, epoch_samples, topn, exclude_history, exclude_seen, threads, eval_batch;
     float lr, wd, beta1, beta2, adam_eps, max_minutes;
     uint64_t seed;
     const char *train, *valid, *test, *items, *data, *out, *valid_out, *report, *config;
@@ -148,11 +155,18 @@ typedef struct {
     int *len;        /* (n) */
     int *target;     /* (n) */
     long long *id;   /* (n) */
+    int *user;       /* (n) dense user index shared by the three splits */
     int *hist_off, *hist;   /* full sample history (for --exclude-history) */
 } Data;
 
-static void data_from(Data *d, const SampleSet *s, int L, int N) {
+static void data_from(Data *d, const SampleSet *s, int L, int N, StrMap *users) {
     d->n = s->n; d->L = L;
+    d->user = xmalloc(sizeof(int) * (s->n ? s->n : 1));
+    for (int i = 0; i < s->n; i++) {
+        long long *u = strmap_get(users, s->s[i].user);
+        if (!u) { strmap_put(users, s->s[i].user, (long long)users->n, NULL); u = strmap_get(users, s->s[i].user); }
+        d->user[i] = (int)*u;
+    }
     d->items = xmalloc(sizeof(int) * (size_t)s->n * L);
     d->len = xmalloc(sizeof(int) * (s->n ? s->n : 1));
     d->target = xmalloc(sizeof(int) * (s->n ? s->n : 1));
@@ -175,7 +189,7 @@ static void data_from(Data *d, const SampleSet *s, int L, int N) {
     d->hist_off[s->n] = (int)nh;
 }
 static void data_free(Data *d) {
-    free(d->items); free(d->len); free(d->target); free(d->id); free(d->hist_off); free(d->hist);
+    free(d->items); free(d->len); free(d->target); free(d->id); free(d->hist_off); free(d->hist); free(d->user);
 }
 
 /* ---------------- LLM embedding initialisation (starred variants) ---------------- */
@@ -314,43 +328,72 @@ static void init_from_llm(SeqRec *m, const Opts *o) {
 }
 
 /* ---------------- ranking ---------------- */
+/* Items a user interacted with before an evaluation sample, RecBole's full-ranking mask:
+ * every history item and target of the user's samples in the given splits. CSR by user. */
+typedef struct { int nu; int *off, *it; } Seen;
+static int cmp_int(const void *a, const void *b) { int x = *(const int *)a, y = *(const int *)b; return (x > y) - (x < y); }
+static Seen seen_build(const Data *const *ds, int nd, int nu) {
+    Seen S = {nu, xcalloc(nu + 1, sizeof(int)), NULL};
+    for (int k = 0; k < nd; k++)
+        for (int i = 0; i < ds[k]->n; i++)
+            S.off[ds[k]->user[i] + 1] += ds[k]->hist_off[i + 1] - ds[k]->hist_off[i] + 1;
+    for (int u = 0; u < nu; u++) S.off[u + 1] += S.off[u];
+    int *fill = xmalloc(sizeof(int) * (nu + 1));
+    memcpy(fill, S.off, sizeof(int) * (nu + 1));
+    S.it = xmalloc(sizeof(int) * (S.off[nu] + 1));
+    for (int k = 0; k < nd; k++)
+        for (int i = 0; i < ds[k]->n; i++) {
+            int u = ds[k]->user[i];
+            for (int j = ds[k]->hist_off[i]; j < ds[k]->hist_off[i + 1]; j++) S.it[fill[u]++] = ds[k]->hist[j];
+            S.it[fill[u]++] = ds[k]->target[i];
+        }
+    free(fill);
+    for (int u = 0; u < nu; u++) qsort(S.it + S.off[u], S.off[u + 1] - S.off[u], sizeof(int), cmp_int);
+    return S;
+}
+static void seen_free(Seen *S) { free(S->off); free(S->it); }
+
 static inline int better(float sa, int a, float sb, int b) { return sa > sb || (sa == sb && a < b); }
 
 typedef struct { double hr5, nd5, hr10, nd10; int n; } Metrics;
 
 /* scores for samples [i0, i0+B) of d; masks history if asked; NaN check */
-static void score_batch(SeqRec *m, const Data *d, int i0, int B, int excl, float *scores) {
+static void score_batch(SeqRec *m, const Data *d, int i0, int B, int excl, const Seen *seen, float *scores) {
     int N = seqrec_config(m)->n_items, L = d->L;
     seqrec_forward(m, d->items + (size_t)i0 * L, d->len + i0, B, 0);
     seqrec_scores(m, B, scores);
     for (int b = 0; b < B; b++) {
         float *s = scores + (size_t)b * N;
         for (int k = 0; k < N; k++) if (isnan(s[k])) die(EXIT_DATA, "seqrec: training diverged (NaN scores); lower --lr");
-        if (excl)
+        if (excl || seen)   /* the sample's own history is "seen" too (earlier test samples) */
             for (int j = d->hist_off[i0 + b]; j < d->hist_off[i0 + b + 1]; j++) s[d->hist[j]] = -INFINITY;
+        if (seen) {
+            int u = d->user[i0 + b];
+            if (u < seen->nu)
+                for (int j = seen->off[u]; j < seen->off[u + 1]; j++) s[seen->it[j]] = -INFINITY;
+        }
     }
 }
 
 /* full-ranking metrics over all of d (ties broken by lower id, like the ranked lists);
  * topn lists into out (d->n, topn) if out != NULL */
-static Metrics evaluate(SeqRec *m, const Data *d, int eval_batch, int excl, int topn, int *out, double *secs) {
+static Metrics evaluate(SeqRec *m, const Data *d, int eval_batch, int excl, const Seen *seen, int topn, int *out, double *secs) {
     int N = seqrec_config(m)->n_items;
     float *scores = xmalloc(sizeof(float) * (size_t)eval_batch * N);
+    long *rk = xmalloc(sizeof(long) * eval_batch);
     Metrics r = {0};
     double t0 = now_s();
     for (int i0 = 0; i0 < d->n; i0 += eval_batch) {
         int B = d->n - i0 < eval_batch ? d->n - i0 : eval_batch;
-        score_batch(m, d, i0, B, excl, scores);
-        double h5 = 0, n5 = 0, h10 = 0, n10 = 0;
-        #pragma omp parallel for schedule(static) reduction(+:h5,n5,h10,n10)
+        score_batch(m, d, i0, B, excl, seen, scores);
+        #pragma omp parallel for schedule(static)
         for (int b = 0; b < B; b++) {
             const float *s = scores + (size_t)b * N;
             int t = d->target[i0 + b];
             float st = s[t];
             long rank = 0;
             for (int k = 0; k < N; k++) rank += better(s[k], k, st, t);
-            if (rank < 5) { h5 += 1; n5 += 1.0 / log2(rank + 2.0); }
-            if (rank < 10) { h10 += 1; n10 += 1.0 / log2(rank + 2.0); }
+            rk[b] = rank;
             if (out) {   /* top-n by insertion into a sorted list */
                 int *top = out + (size_t)(i0 + b) * topn, cnt = 0, K = topn < N ? topn : N;
                 for (int k = 0; k < N; k++) {
@@ -362,12 +405,15 @@ static Metrics evaluate(SeqRec *m, const Data *d, int eval_batch, int excl, int 
                 for (int k = K; k < topn; k++) top[k] = -1;
             }
         }
-        r.hr5 += h5; r.nd5 += n5; r.hr10 += h10; r.nd10 += n10;
+        for (int b = 0; b < B; b++) {   /* serial sums: identical bits whatever the threads */
+            if (rk[b] < 5) { r.hr5 += 1; r.nd5 += 1.0 / log2(rk[b] + 2.0); }
+            if (rk[b] < 10) { r.hr10 += 1; r.nd10 += 1.0 / log2(rk[b] + 2.0); }
+        }
     }
     if (secs) *secs = now_s() - t0;
     r.n = d->n;
     if (d->n) { r.hr5 /= d->n; r.nd5 /= d->n; r.hr10 /= d->n; r.nd10 /= d->n; }
-    free(scores);
+    free(scores); free(rk);
     return r;
 }
 
@@ -457,23 +503,23 @@ static float *randv(Rng *r, size_t n, float s) {
 
 /* contexts for the layer checks */
 typedef struct { float *out, *in, *W, *b; int T, C, OC; } LinCtx;
-static void lin_run(void *p) { LinCtx *c = p; linear_forward(c->out, c->in, c->W, c->b, c->T, c->C, c->OC); }
+static void lin_run(void *p) { LinCtx *c = p; sr_linear_forward(c->out, c->in, c->W, c->b, c->T, c->C, c->OC); }
 typedef struct { float *out, *mean, *rstd, *in, *w, *b; int T, C; } LnCtx;
-static void ln_run(void *p) { LnCtx *c = p; layernorm_forward(c->out, c->mean, c->rstd, c->in, c->w, c->b, c->T, c->C); }
+static void ln_run(void *p) { LnCtx *c = p; sr_layernorm_forward(c->out, c->mean, c->rstd, c->in, c->w, c->b, c->T, c->C); }
 typedef struct { float *out, *att, *qkv; const int *off, *len; int B, L, C, NH; } AttCtx;
-static void att_run(void *p) { AttCtx *c = p; attention_forward(c->out, c->att, c->qkv, c->off, c->len, c->B, c->L, c->C, c->NH); }
+static void att_run(void *p) { AttCtx *c = p; sr_attention_forward(c->out, c->att, c->qkv, c->off, c->len, c->B, c->L, c->C, c->NH); }
 typedef struct { float *hs, *xg, *hg, *gates, *x, *Wih, *Whh, *bih, *bhh, *scr, *hl; const int *start; int B, L, C, H; } GruCtx;
 static void gru_run(void *p) {
     GruCtx *c = p;
-    gru_forward(c->hs, c->xg, c->hg, c->gates, c->x, c->start, c->Wih, c->Whh, c->bih, c->bhh, c->B, c->L, c->C, c->H, c->scr);
+    sr_gru_forward(c->hs, c->xg, c->hg, c->gates, c->x, c->start, c->Wih, c->Whh, c->bih, c->bhh, c->B, c->L, c->C, c->H, c->scr);
     for (int b = 0; b < c->B; b++) memcpy(c->hl + (size_t)b * c->H, c->hs + ((size_t)b * (c->L + 1) + c->L) * c->H, sizeof(float) * c->H);
 }
 typedef struct { float *out, *unf, *act, *X, *W, *b; int *arg; int B, L, C, h, NF; } HcCtx;
-static void hc_run(void *p) { HcCtx *c = p; caser_hconv_forward(c->out, c->NF, c->unf, c->act, c->arg, c->X, c->W, c->b, c->B, c->L, c->C, c->h, c->NF); }
+static void hc_run(void *p) { HcCtx *c = p; sr_caser_hconv_forward(c->out, c->NF, c->unf, c->act, c->arg, c->X, c->W, c->b, c->B, c->L, c->C, c->h, c->NF); }
 typedef struct { float *out, *X, *W, *b; int B, L, C, NV; } VcCtx;
-static void vc_run(void *p) { VcCtx *c = p; caser_vconv_forward(c->out, c->NV * c->C, c->X, c->W, c->b, c->B, c->L, c->C, c->NV); }
+static void vc_run(void *p) { VcCtx *c = p; sr_caser_vconv_forward(c->out, c->NV * c->C, c->X, c->W, c->b, c->B, c->L, c->C, c->NV); }
 typedef struct { float *probs, *h, *E, *loss; const int *tg; int B, N, C; } CeCtx;
-static void ce_run(void *p) { CeCtx *c = p; c->loss[0] = softmax_ce_forward(c->probs, c->h, c->E, c->tg, c->B, c->N, c->C); }
+static void ce_run(void *p) { CeCtx *c = p; c->loss[0] = sr_softmax_ce_forward(c->probs, c->h, c->E, c->tg, c->B, c->N, c->C); }
 
 static void gradcheck_layers(void) {
     Rng r; rng_seed(&r, 7);
@@ -482,7 +528,7 @@ static void gradcheck_layers(void) {
         int T = 4, C = 5, OC = 3;
         LinCtx c = {xmalloc(sizeof(float) * T * OC), randv(&r, T * C, 1), randv(&r, OC * C, 1), randv(&r, OC, 1), T, C, OC};
         float *g = randv(&r, T * OC, 1), *din = xcalloc(T * C, 4), *dW = xcalloc(OC * C, 4), *db = xcalloc(OC, 4);
-        lin_run(&c); linear_backward(din, dW, db, g, c.in, c.W, T, C, OC);
+        lin_run(&c); sr_linear_backward(din, dW, db, g, c.in, c.W, T, C, OC);
         fd_check("linear", "in", c.in, din, T * C, lin_run, &c, c.out, g, T * OC, eps);
         fd_check("linear", "W", c.W, dW, OC * C, lin_run, &c, c.out, g, T * OC, eps);
         fd_check("linear", "b", c.b, db, OC, lin_run, &c, c.out, g, T * OC, eps);
@@ -492,7 +538,7 @@ static void gradcheck_layers(void) {
         int T = 3, C = 6;
         LnCtx c = {xmalloc(sizeof(float) * T * C), xmalloc(4 * T), xmalloc(4 * T), randv(&r, T * C, 1), randv(&r, C, 1), randv(&r, C, 1), T, C};
         float *g = randv(&r, T * C, 1), *din = xcalloc(T * C, 4), *dw = xcalloc(C, 4), *db = xcalloc(C, 4);
-        ln_run(&c); layernorm_backward(din, dw, db, g, c.in, c.w, c.mean, c.rstd, T, C);
+        ln_run(&c); sr_layernorm_backward(din, dw, db, g, c.in, c.w, c.mean, c.rstd, T, C);
         fd_check("layernorm", "in", c.in, din, T * C, ln_run, &c, c.out, g, T * C, eps);
         fd_check("layernorm", "weight", c.w, dw, C, ln_run, &c, c.out, g, T * C, eps);
         fd_check("layernorm", "bias", c.b, db, C, ln_run, &c, c.out, g, T * C, eps);
@@ -502,7 +548,7 @@ static void gradcheck_layers(void) {
         int B = 2, L = 4, C = 6, NH = 2, off[3] = {0, 3, 7}, len[2] = {3, 4}, T = 7;
         AttCtx c = {xmalloc(sizeof(float) * T * C), xmalloc(sizeof(float) * B * NH * L * L), randv(&r, T * 3 * C, 1), off, len, B, L, C, NH};
         float *g = randv(&r, T * C, 1), *dqkv = xcalloc(T * 3 * C, 4);
-        att_run(&c); attention_backward(dqkv, g, c.qkv, c.att, off, len, B, L, C, NH);
+        att_run(&c); sr_attention_backward(dqkv, g, c.qkv, c.att, off, len, B, L, C, NH);
         fd_check("attention", "qkv", c.qkv, dqkv, T * 3 * C, att_run, &c, c.out, g, T * C, eps);
         free(c.out); free(c.att); free(c.qkv); free(g); free(dqkv);
     }
@@ -515,7 +561,7 @@ static void gradcheck_layers(void) {
         float *g = randv(&r, B * H, 1), *dx = xcalloc(B * L * C, 4), *dWih = xcalloc(3 * H * C, 4), *dWhh = xcalloc(3 * H * H, 4);
         float *dbih = xcalloc(3 * H, 4), *dbhh = xcalloc(3 * H, 4);
         gru_run(&c);
-        gru_backward(dx, dWih, dWhh, dbih, dbhh, g, c.hs, c.hg, c.gates, c.x, start, c.Wih, c.Whh, B, L, C, H, c.scr);
+        sr_gru_backward(dx, dWih, dWhh, dbih, dbhh, g, c.hs, c.hg, c.gates, c.x, start, c.Wih, c.Whh, B, L, C, H, c.scr);
         fd_check("gru", "x", c.x, dx, B * L * C, gru_run, &c, c.hl, g, B * H, eps);
         fd_check("gru", "weight_ih", c.Wih, dWih, 3 * H * C, gru_run, &c, c.hl, g, B * H, eps);
         fd_check("gru", "weight_hh", c.Whh, dWhh, 3 * H * H, gru_run, &c, c.hl, g, B * H, eps);
@@ -529,8 +575,8 @@ static void gradcheck_layers(void) {
         HcCtx c = {xmalloc(sizeof(float) * B * NF), xmalloc(sizeof(float) * B * P * h * C), xmalloc(sizeof(float) * B * P * NF),
                    randv(&r, B * L * C, 1), randv(&r, NF * h * C, 1), randv(&r, NF, 1), xmalloc(sizeof(int) * B * NF), B, L, C, h, NF};
         float *g = randv(&r, B * NF, 1), *dX = xcalloc(B * L * C, 4), *dW = xcalloc(NF * h * C, 4), *db = xcalloc(NF, 4);
-        float *scr = xmalloc(sizeof(float) * B * P * (NF + h * C));
-        hc_run(&c); caser_hconv_backward(dX, dW, db, g, NF, c.unf, c.act, c.arg, c.W, B, L, C, h, NF, scr);
+        float *scr = xmalloc(sizeof(float) * B * P * (NF + 2 * h * C));
+        hc_run(&c); sr_caser_hconv_backward(dX, dW, db, g, NF, c.X, c.act, c.arg, c.W, B, L, C, h, NF, scr);
         fd_check("caser_h", "X", c.X, dX, B * L * C, hc_run, &c, c.out, g, B * NF, eps);
         fd_check("caser_h", "weight", c.W, dW, NF * h * C, hc_run, &c, c.out, g, B * NF, eps);
         fd_check("caser_h", "bias", c.b, db, NF, hc_run, &c, c.out, g, B * NF, eps);
@@ -540,7 +586,7 @@ static void gradcheck_layers(void) {
         int B = 2, L = 4, C = 3, NV = 2;
         VcCtx c = {xmalloc(sizeof(float) * B * NV * C), randv(&r, B * L * C, 1), randv(&r, NV * L, 1), randv(&r, NV, 1), B, L, C, NV};
         float *g = randv(&r, B * NV * C, 1), *dX = xcalloc(B * L * C, 4), *dW = xcalloc(NV * L, 4), *db = xcalloc(NV, 4);
-        vc_run(&c); caser_vconv_backward(dX, dW, db, g, NV * C, c.X, c.W, B, L, C, NV);
+        vc_run(&c); sr_caser_vconv_backward(dX, dW, db, g, NV * C, c.X, c.W, B, L, C, NV);
         fd_check("caser_v", "X", c.X, dX, B * L * C, vc_run, &c, c.out, g, B * NV * C, eps);
         fd_check("caser_v", "weight", c.W, dW, NV * L, vc_run, &c, c.out, g, B * NV * C, eps);
         fd_check("caser_v", "bias", c.b, db, NV, vc_run, &c, c.out, g, B * NV * C, eps);
@@ -551,7 +597,7 @@ static void gradcheck_layers(void) {
         float loss, one = 1;
         CeCtx c = {xmalloc(sizeof(float) * B * N), randv(&r, B * C, 1), randv(&r, N * C, 1), &loss, tg, B, N, C};
         float *dh = xcalloc(B * C, 4), *dE = xcalloc(N * C, 4);
-        ce_run(&c); softmax_ce_backward(dh, dE, c.probs, c.h, c.E, tg, B, N, C);
+        ce_run(&c); sr_softmax_ce_backward(dh, dE, c.probs, c.h, c.E, tg, B, N, C);
         fd_check("softmax_ce", "h", c.h, dh, B * C, ce_run, &c, &loss, &one, 1, eps);
         fd_check("softmax_ce", "E", c.E, dE, N * C, ce_run, &c, &loss, &one, 1, eps);
         free(c.probs); free(c.h); free(c.E); free(dh); free(dE);
@@ -669,6 +715,7 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "-q") || !strcmp(a, "--quiet") || !strcmp(a, "--gradcheck")) continue;
         if (!strcmp(a, "--exclude-history")) { o.exclude_history = 1; continue; }
+        if (!strcmp(a, "--exclude-seen")) { o.exclude_seen = 1; continue; }
         if (strncmp(a, "--", 2) || i + 1 >= argc) { fprintf(stderr, "%s: unknown or incomplete option '%s'\n", g_prog, a); usage(EXIT_USAGE); }
         const char *k = a + 2, *v = argv[++i];
         if (!strcmp(k, "model") || !strcmp(k, "config")) continue;
@@ -709,11 +756,17 @@ int main(int argc, char **argv) {
     int N = cat->n, L = o.mc.max_len;
     o.mc.n_items = N;
     Data tr, va = {0}, te;
+    StrMap users; strmap_init(&users, 1024);
     SampleSet *s = samples_load(o.train, cat, SAMPLES_RESOLVE);
-    data_from(&tr, s, L, N); samples_free(s);
-    if (o.valid) { s = samples_load(o.valid, cat, SAMPLES_RESOLVE); data_from(&va, s, L, N); samples_free(s); }
+    data_from(&tr, s, L, N, &users); samples_free(s);
+    if (o.valid) { s = samples_load(o.valid, cat, SAMPLES_RESOLVE); data_from(&va, s, L, N, &users); samples_free(s); }
     s = samples_load(o.test, cat, SAMPLES_RESOLVE);
-    data_from(&te, s, L, N); samples_free(s);
+    data_from(&te, s, L, N, &users); samples_free(s);
+    int nu = (int)users.n;
+    strmap_free(&users);
+    /* RecBole's mask: valid ranks without the user's train items, test without train+valid */
+    const Data *before_valid[1] = {&tr}, *before_test[2] = {&tr, &va};
+    Seen seen_va = seen_build(before_valid, 1, nu), seen_te = seen_build(before_test, o.valid ? 2 : 1, nu);
     if (tr.n == 0) die(EXIT_DATA, "%s: no training samples", o.train);
     info("%s: %d items, train %d, valid %d, test %d samples, history <= %d", seqrec_kind_name(kind), N, tr.n, va.n, te.n, L);
 
@@ -769,7 +822,7 @@ int main(int argc, char **argv) {
         train_secs += te_s;
         epochs_run = ep;
         Metrics vm = {0};
-        if (va.n) vm = evaluate(m, &va, o.eval_batch, o.exclude_history, 0, NULL, NULL);
+        if (va.n) vm = evaluate(m, &va, o.eval_batch, o.exclude_history, o.exclude_seen ? &seen_va : NULL, 0, NULL, NULL);
         info("epoch %d: loss %.4f  valid HR@10 %.4f NDCG@10 %.4f  (%.1f s)", ep, lsum / nb, vm.hr10, vm.nd10, te_s);
         char line[256];
         int k = snprintf(line, sizeof line, "%s{\"epoch\": %d, \"loss\": %.6f, \"valid_HR@10\": %.6f, \"valid_NDCG@10\": %.6f, \"s\": %.3f}",
@@ -793,11 +846,13 @@ int main(int argc, char **argv) {
     /* ---- ranking ---- */
     int *top = xmalloc(sizeof(int) * (size_t)(te.n > va.n ? te.n : va.n) * o.topn + 1);
     if (o.valid_out && va.n) {
-        evaluate(m, &va, o.eval_batch, o.exclude_history, o.topn, top, NULL);
+        evaluate(m, &va, o.eval_batch, o.exclude_history, o.exclude_seen ? &seen_va : NULL, o.topn, top, NULL);
         write_ranked(o.valid_out, &va, top, o.topn);
     }
     double rank_s = 0;
-    Metrics tm = evaluate(m, &te, o.eval_batch, o.exclude_history, o.topn, top, &rank_s);
+    Metrics tm = evaluate(m, &te, o.eval_batch, o.exclude_history, o.exclude_seen ? &seen_te : NULL, o.topn, top, &rank_s);
+    /* the other protocol too, for comparisons with published full-ranking numbers */
+    Metrics tm2 = evaluate(m, &te, o.eval_batch, o.exclude_history, o.exclude_seen ? NULL : &seen_te, 0, NULL, NULL);
     write_ranked(o.out, &te, top, o.topn);
     info("test (by item id): HR@5 %.4f NDCG@5 %.4f HR@10 %.4f NDCG@10 %.4f (%d samples, %.0f ranked/s)",
          tm.hr5, tm.nd5, tm.hr10, tm.nd10, tm.n, rank_s > 0 ? tm.n / rank_s : 0);
@@ -807,14 +862,17 @@ int main(int argc, char **argv) {
         fprintf(r.f, "{\"model\": \"%s\", \"init_emb\": %s, \"items\": %d, \"train\": %d, \"valid\": %d, \"test\": %d, "
                      "\"params\": %zu, \"epochs_run\": %d, \"stopped_by_time\": %s, \"best_epoch\": %d, \"valid_NDCG@10\": %.6f, "
                      "\"test\": {\"n\": %d, \"HR@5\": %.6f, \"NDCG@5\": %.6f, \"HR@10\": %.6f, \"NDCG@10\": %.6f}, "
+                     "\"test_%s\": {\"HR@5\": %.6f, \"NDCG@5\": %.6f, \"HR@10\": %.6f, \"NDCG@10\": %.6f}, "
                      "\"samples_per_epoch\": %d, \"s_per_epoch\": %.3f, \"rank_per_s\": %.1f, \"epochs\": [%s]}\n",
                 seqrec_kind_name(kind), o.init_emb ? "true" : "false", N, tr.n, va.n, te.n, np, epochs_run, stopped_by_time ? "true" : "false", best_epoch,
-                best_nd, tm.n, tm.hr5, tm.nd5, tm.hr10, tm.nd10, per_epoch, epochs_run ? train_secs / epochs_run : 0,
+                best_nd, tm.n, tm.hr5, tm.nd5, tm.hr10, tm.nd10,
+                o.exclude_seen ? "unmasked" : "exclude_seen", tm2.hr5, tm2.nd5, tm2.hr10, tm2.nd10, per_epoch, epochs_run ? train_secs / epochs_run : 0,
                 rank_s > 0 ? tm.n / rank_s : 0, hist_json);
         out_commit(&r);
     }
     free(top); free(best); free(perm); free(bi); free(bl); free(bt); free(hist_json);
     data_free(&tr); data_free(&te); if (o.valid) data_free(&va);
+    seen_free(&seen_va); seen_free(&seen_te);
     seqrec_free(m); catalogue_free(cat);
     for (int i = 0; i < 4; i++) free(owned[i]);
     return 0;

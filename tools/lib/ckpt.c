@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,8 +276,47 @@ static void write_text(const char *dir, const char *name, const char *text) {
     free(p);
 }
 
-void ckpt_save(const Model *m, const char *dir, const char *tokenizer, const cJSON *state, int with_optimizer) {
+/* remove DIR.tmp.PID / DIR.old.PID left by a writer that was killed (PID no longer alive) */
+static void clean_stale(const char *dir) {
+    char *parent = xstrdup(dir), *sl = strrchr(parent, '/');
+    const char *base = sl ? sl + 1 : dir;
+    if (sl == parent) sl[1] = 0; else if (sl) *sl = 0; else strcpy(parent, ".");
+    size_t bl = strlen(base);
+    DIR *d = opendir(parent);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, base, bl)) continue;
+        const char *rest = e->d_name + bl;
+        if (strncmp(rest, ".tmp.", 5) && strncmp(rest, ".old.", 5)) continue;
+        char *end;
+        long pid = strtol(rest + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char *p = path_join(parent, e->d_name);
+        rm_flat_dir(p);
+        free(p);
+    }
+    if (d) closedir(d);
+    free(parent);
+}
+
+/* mkdir -p of DIR's parent, so --out runs/x/model works on a fresh tree */
+static void make_parents(const char *dir) {
+    char *p = xstrdup(dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) die(EXIT_IO, "%s: cannot create: %s", p, strerror(errno));
+        *s = '/';
+    }
+    free(p);
+}
+
+void ckpt_save(const Model *m, const char *dir_arg, const char *tokenizer, const cJSON *state, int with_optimizer) {
     struct stat st;
+    char *dir = xstrdup(dir_arg);
+    for (size_t l = strlen(dir); l > 1 && dir[l - 1] == '/'; l--) dir[l - 1] = 0;
+    make_parents(dir);
+    clean_stale(dir);
     if (stat(dir, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) die(EXIT_IO, "%s: exists and is not a directory", dir);
         DIR *d = opendir(dir);
@@ -335,6 +375,10 @@ void ckpt_save(const Model *m, const char *dir, const char *tokenizer, const cJS
         free(p);
     }
     fsync_path(tmp, 1);
+    /* test hook: SIGKILL ourselves between writing and swapping on the Nth save (resume tests) */
+    static long nsave;
+    const char *ks = getenv("CFT_TEST_KILL_IN_SAVE");
+    if (ks && ++nsave == atol(ks)) raise(SIGKILL);
 
     /* swap into place: atomic when RENAME_EXCHANGE works, else two renames */
     if (stat(dir, &st) == 0) {
@@ -358,6 +402,7 @@ void ckpt_save(const Model *m, const char *dir, const char *tokenizer, const cJS
     fsync_path(parent, 1);
     free(parent);
     free(tmp);
+    free(dir);
 }
 
 void model_save(const Model *m, const char *dir) { ckpt_save(m, dir, NULL, NULL, 0); }

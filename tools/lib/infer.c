@@ -8,6 +8,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct Infer {
     const ModelConfig *cfg;
@@ -38,6 +39,13 @@ struct Infer {
     float *scr;
     int threads;
 };
+
+void infer_openmp_env(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;   /* the user chose */
+    if (setenv("GOMP_SPINCOUNT", "1000", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("GOMP_SPINCOUNT");   /* exec failed: carry on with libgomp's defaults */
+}
 
 Infer *infer_new(const ModelConfig *cfg, const ModelWeights *w) {
     Infer *ix = xcalloc(1, sizeof *ix);
@@ -141,7 +149,7 @@ static void linear_forward(const Infer *ix, float *y, const float *x, const floa
 
 /* out (N,C) = x / sqrt(mean(x^2) + eps) * w */
 static void rmsnorm_forward(float *out, const float *x, const float *wt, int N, int C, float eps, int nt) {
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(nt) if ((size_t)N * C > (1u << 17))   /* small: no fork */
     for (int r = 0; r < N; r++) {
         const float *xr = x + (size_t)r * C;
         float *o = out + (size_t)r * C;
@@ -170,6 +178,9 @@ static void rope_forward(float *vec, int nh, int HD, int pos, const float *inv_f
 /* exp for softmax-style sums: Cephes' expf (range reduction by ln 2, degree-6 polynomial,
  * ~1 ulp), written once with GCC vector extensions (8 lanes) since gcc does not vectorise
  * glibc's expf; the scalar form handles the tails. */
+/* all users are static: the psABI note about passing 32-byte vectors without -mavx (ASan
+ * builds drop -march=native; gcc then splits the vectors into SSE halves) does not apply */
+#pragma GCC diagnostic ignored "-Wpsabi"
 typedef float v8sf __attribute__((vector_size(32)));
 typedef int32_t v8si __attribute__((vector_size(32)));
 static inline v8sf vsel(v8si m, v8sf a, v8sf b) { return (v8sf)(((v8si)a & m) | ((v8si)b & ~m)); }
@@ -228,7 +239,7 @@ static float exp_sum(const float *x, float *out, int n, float shift) {
 
 /* g (N,F) = silu(g) * u */
 static void swiglu_forward(float *g, const float *u, size_t n, int nt) {
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(nt) if (n > (1u << 17))
     for (size_t i0 = 0; i0 < n; i0 += 4096) {
         size_t i1 = i0 + 4096 < n ? i0 + 4096 : n;
         size_t i = i0;

@@ -18,6 +18,13 @@
 
 typedef struct Infer Infer;
 
+/* Call first in main(). libgomp spins ~300k iterations at every barrier by default; with
+ * other processes on a 2-core machine a descheduled partner turns each of the ~35 barriers
+ * of a decode step into a lost time slice (2 threads measured 5-7x slower than 1 under a
+ * load of 6). libgomp reads its settings before main, so this re-executes the program once
+ * with GOMP_SPINCOUNT=1000 unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set already. */
+void infer_openmp_env(char **argv);
+
 /* cfg and w are borrowed and must outlive the Infer. */
 Infer *infer_new(const ModelConfig *cfg, const ModelWeights *w);
 void infer_free(Infer *ix);

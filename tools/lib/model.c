@@ -30,9 +30,10 @@
  * of each block -- the attention output after o_proj and the MLP output after down_proj --
  * before they are added to the residual stream. The keep mask of element (row, channel) of
  * branch (layer, attn|mlp) is a hash of (seed, train-call counter, layer, branch, row,
- * channel): reproducible for any thread count, recomputed in the backward pass.
- *
- * Dropout masks resolve p to 1/65536 (16 hash bits per element).
+ * channel): reproducible for any thread count, recomputed in the backward pass; p is
+ * resolved to 1/65536 (16 hash bits per element). model_set_dropout resets the counter, so
+ * a trainer that calls it every optimizer step with a seed derived from (seed, step) gets
+ * the same masks after --resume.
  *
  * Logits are computed only at the response positions of the CFT batch (V is large), and the
  * last block runs its queries, o_proj and MLP only for the rows from the first response
@@ -107,7 +108,7 @@ struct Model {
     float **ptrs;           /* storage of the per-layer pointer arrays of w and g */
     ParamInfo *table; int ntable;
     int threads;
-    float drop_p; uint64_t drop_seed, drop_calls; int drop_on;
+    float drop_p; uint64_t drop_seed, drop_calls;
     int share_prefix, prune_last, pruned;
     Prune pr;
     double flops;
@@ -124,7 +125,8 @@ struct Model {
 
 /* exp(x) for float, vectorisable (inlined into `omp simd` loops): x = n ln2 + r, |r| <= ln2/2,
  * exp(r) by its degree-7 Taylor polynomial (truncation < 1e-8 relative), times 2^n built in the
- * exponent bits. Within 2 ulp of expf over [-87, 88]; inputs are clamped to that range. */
+ * exponent bits. Within 1 ulp of the rounded exp over [-87, 88] (checked on a fine grid);
+ * inputs are clamped to that range. */
 static inline float fexp(float x) {
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest (1.5*2^23 trick) */

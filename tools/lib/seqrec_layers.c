@@ -4,10 +4,11 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---------------- linear ---------------- */
-void linear_forward(float *out, const float *in, const float *W, const float *b, int T, int C, int OC) {
+void sr_linear_forward(float *out, const float *in, const float *W, const float *b, int T, int C, int OC) {
     if (T <= 0) return;
     if (b) {
         for (int t = 0; t < T; t++) memcpy(out + (size_t)t * OC, b, sizeof(float) * OC);
@@ -16,7 +17,7 @@ void linear_forward(float *out, const float *in, const float *W, const float *b,
                 b ? 1.0f : 0.0f, out, OC);
 }
 
-void linear_backward(float *din, float *dW, float *db, const float *dout, const float *in,
+void sr_linear_backward(float *din, float *dW, float *db, const float *dout, const float *in,
                      const float *W, int T, int C, int OC) {
     if (T <= 0) return;
     if (din) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, C, OC, 1.0f, dout, OC, W, C, 1.0f, din, C);
@@ -29,7 +30,7 @@ void linear_backward(float *din, float *dW, float *db, const float *dout, const 
 }
 
 /* ---------------- layer norm ---------------- */
-void layernorm_forward(float *out, float *mean, float *rstd, const float *in,
+void sr_layernorm_forward(float *out, float *mean, float *rstd, const float *in,
                        const float *w, const float *b, int T, int C) {
     #pragma omp parallel for schedule(static)
     for (int t = 0; t < T; t++) {
@@ -46,7 +47,7 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *in,
     }
 }
 
-void layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+void sr_layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                         const float *w, const float *mean, const float *rstd, int T, int C) {
     #pragma omp parallel for schedule(static)
     for (int t = 0; t < T; t++) {
@@ -73,7 +74,7 @@ void layernorm_backward(float *din, float *dw, float *db, const float *dout, con
 }
 
 /* ---------------- causal self-attention ---------------- */
-void attention_forward(float *out, float *att, const float *qkv, const int *off, const int *len,
+void sr_attention_forward(float *out, float *att, const float *qkv, const int *off, const int *len,
                        int B, int L, int C, int NH) {
     int HD = C / NH;
     float scale = 1.0f / sqrtf((float)HD);
@@ -106,7 +107,7 @@ void attention_forward(float *out, float *att, const float *qkv, const int *off,
     }
 }
 
-void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
+void sr_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
                         const int *off, const int *len, int B, int L, int C, int NH) {
     int HD = C / NH;
     float scale = 1.0f / sqrtf((float)HD);
@@ -143,14 +144,14 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
 }
 
 /* ---------------- pointwise ---------------- */
-void relu_forward(float *out, const float *in, size_t n) {
+void sr_relu_forward(float *out, const float *in, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = in[i] > 0 ? in[i] : 0;
 }
-void relu_backward(float *din, const float *dout, const float *out, size_t n) {
+void sr_relu_backward(float *din, const float *dout, const float *out, size_t n) {
     for (size_t i = 0; i < n; i++) if (out[i] > 0) din[i] += dout[i];
 }
 
-void dropout_forward(float *out, float *mask, const float *in, size_t n, float p, Rng *rng) {
+void sr_dropout_forward(float *out, float *mask, const float *in, size_t n, float p, Rng *rng) {
     if (!mask || p <= 0) { if (out != in) memcpy(out, in, n * sizeof(float)); return; }
     /* 16 random bits per element (4 per rng call): the RNG dominated training time */
     float keep = 1.0f / (1.0f - p);
@@ -163,15 +164,15 @@ void dropout_forward(float *out, float *mask, const float *in, size_t n, float p
         out[i] = in[i] * mask[i];
     }
 }
-void dropout_backward(float *din, const float *mask, const float *dout, size_t n) {
+void sr_dropout_backward(float *din, const float *mask, const float *dout, size_t n) {
     if (!mask) { if (din != dout) memcpy(din, dout, n * sizeof(float)); return; }
     for (size_t i = 0; i < n; i++) din[i] = dout[i] * mask[i];
 }
 
-void embedding_forward(float *out, const int *ids, const float *E, int T, int C) {
+void sr_embedding_forward(float *out, const int *ids, const float *E, int T, int C) {
     for (int t = 0; t < T; t++) memcpy(out + (size_t)t * C, E + (size_t)ids[t] * C, sizeof(float) * C);
 }
-void embedding_backward(float *dE, const float *dout, const int *ids, int T, int C) {
+void sr_embedding_backward(float *dE, const float *dout, const int *ids, int T, int C) {
     for (int t = 0; t < T; t++) {
         float *d = dE + (size_t)ids[t] * C;
         const float *g = dout + (size_t)t * C;
@@ -182,17 +183,17 @@ void embedding_backward(float *dE, const float *dout, const int *ids, int T, int
 /* ---------------- GRU ---------------- */
 static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-void gru_forward(float *hs, float *xg, float *hg, float *gates, const float *x, const int *start,
+void sr_gru_forward(float *hs, float *xg, float *hg, float *gates, const float *x, const int *start,
                  const float *Wih, const float *Whh, const float *bih, const float *bhh,
                  int B, int L, int C, int H, float *scratch) {
     int G = 3 * H;
-    linear_forward(xg, x, Wih, bih, B * L, C, G);           /* (B*L, 3H) */
+    sr_linear_forward(xg, x, Wih, bih, B * L, C, G);           /* (B*L, 3H) */
     float *hprev = scratch + (size_t)B * G;                /* (B, H) contiguous h_{t-1} */
     float *hgt = scratch;                                  /* (B, 3H) */
     for (int b = 0; b < B; b++) memset(hs + (size_t)b * (L + 1) * H, 0, sizeof(float) * H);
     for (int t = 0; t < L; t++) {
         for (int b = 0; b < B; b++) memcpy(hprev + (size_t)b * H, hs + ((size_t)b * (L + 1) + t) * H, sizeof(float) * H);
-        linear_forward(hgt, hprev, Whh, bhh, B, H, G);
+        sr_linear_forward(hgt, hprev, Whh, bhh, B, H, G);
         #pragma omp parallel for schedule(static)
         for (int b = 0; b < B; b++) {
             const float *hp = hprev + (size_t)b * H, *xgb = xg + ((size_t)b * L + t) * G;
@@ -216,7 +217,7 @@ void gru_forward(float *hs, float *xg, float *hg, float *gates, const float *x, 
     }
 }
 
-void gru_backward(float *dx, float *dWih, float *dWhh, float *dbih, float *dbhh,
+void sr_gru_backward(float *dx, float *dWih, float *dWhh, float *dbih, float *dbhh,
                   const float *dh_last, const float *hs, const float *hg, const float *gates,
                   const float *x, const int *start, const float *Wih, const float *Whh,
                   int B, int L, int C, int H, float *scratch) {
@@ -248,21 +249,26 @@ void gru_backward(float *dx, float *dWih, float *dWhh, float *dbih, float *dbhh,
             }
         }
         /* dh_{t-1} += dhg Whh ; dWhh += dhg^T h_{t-1}; dbhh += colsum(dhg) */
-        linear_backward(dh, dWhh, dbhh, dhg, hprev, Whh, B, H, G);
+        sr_linear_backward(dh, dWhh, dbhh, dhg, hprev, Whh, B, H, G);
     }
-    linear_backward(dx, dWih, dbih, dxg, x, Wih, B * L, C, G);
+    sr_linear_backward(dx, dWih, dbih, dxg, x, Wih, B * L, C, G);
 }
 
 /* ---------------- Caser convolutions ---------------- */
-void caser_hconv_forward(float *out, int ostride, float *unf, float *act, int *arg, const float *X,
-                         const float *W, const float *b, int B, int L, int C, int h, int NF) {
+/* window i of sequence b is rows i..i+h-1 of X_b: contiguous h*C floats */
+static void unfold(float *unf, const float *X, int B, int L, int C, int h) {
     int P = L - h + 1, K = h * C;
-    /* window i of sequence b is rows i..i+h-1 of X_b: contiguous h*C floats */
     for (int bb = 0; bb < B; bb++)
         for (int i = 0; i < P; i++)
             memcpy(unf + ((size_t)bb * P + i) * K, X + ((size_t)bb * L + i) * C, sizeof(float) * K);
-    linear_forward(act, unf, W, b, B * P, K, NF);
-    relu_forward(act, act, (size_t)B * P * NF);
+}
+
+void sr_caser_hconv_forward(float *out, int ostride, float *unf, float *act, int *arg, const float *X,
+                         const float *W, const float *b, int B, int L, int C, int h, int NF) {
+    int P = L - h + 1, K = h * C;
+    unfold(unf, X, B, L, C, h);
+    sr_linear_forward(act, unf, W, b, B * P, K, NF);
+    sr_relu_forward(act, act, (size_t)B * P * NF);
     for (int bb = 0; bb < B; bb++)
         for (int f = 0; f < NF; f++) {
             int best = 0; float mx = act[((size_t)bb * P) * NF + f];
@@ -275,11 +281,12 @@ void caser_hconv_forward(float *out, int ostride, float *unf, float *act, int *a
         }
 }
 
-void caser_hconv_backward(float *dX, float *dW, float *db, const float *dout, int ostride,
-                          const float *unf, const float *act, const int *arg, const float *W,
+void sr_caser_hconv_backward(float *dX, float *dW, float *db, const float *dout, int ostride,
+                          const float *X, const float *act, const int *arg, const float *W,
                           int B, int L, int C, int h, int NF, float *scratch) {
     int P = L - h + 1, K = h * C;
-    float *dact = scratch, *dunf = scratch + (size_t)B * P * NF;
+    float *dact = scratch, *dunf = scratch + (size_t)B * P * NF, *unf = dunf + (size_t)B * P * K;
+    unfold(unf, X, B, L, C, h);   /* recomputed: caching all heights costs O(B L^3 C) memory */
     memset(dact, 0, sizeof(float) * (size_t)B * P * NF);
     memset(dunf, 0, sizeof(float) * (size_t)B * P * K);
     for (int bb = 0; bb < B; bb++)
@@ -287,7 +294,7 @@ void caser_hconv_backward(float *dX, float *dW, float *db, const float *dout, in
             size_t k = ((size_t)bb * P + arg[(size_t)bb * NF + f]) * NF + f;
             if (act[k] > 0) dact[k] = dout[(size_t)bb * ostride + f];   /* max-pool then ReLU' */
         }
-    linear_backward(dunf, dW, db, dact, unf, W, B * P, K, NF);
+    sr_linear_backward(dunf, dW, db, dact, unf, W, B * P, K, NF);
     for (int bb = 0; bb < B; bb++)
         for (int i = 0; i < P; i++) {
             float *d = dX + ((size_t)bb * L + i) * C;
@@ -296,7 +303,7 @@ void caser_hconv_backward(float *dX, float *dW, float *db, const float *dout, in
         }
 }
 
-void caser_vconv_forward(float *out, int ostride, const float *X, const float *W, const float *bias,
+void sr_caser_vconv_forward(float *out, int ostride, const float *X, const float *W, const float *bias,
                          int B, int L, int C, int NV) {
     #pragma omp parallel for schedule(static)
     for (int bb = 0; bb < B; bb++) {
@@ -309,7 +316,7 @@ void caser_vconv_forward(float *out, int ostride, const float *X, const float *W
     }
 }
 
-void caser_vconv_backward(float *dX, float *dW, float *dbias, const float *dout, int ostride,
+void sr_caser_vconv_backward(float *dX, float *dW, float *dbias, const float *dout, int ostride,
                           const float *X, const float *W, int B, int L, int C, int NV) {
     #pragma omp parallel for schedule(static)
     for (int bb = 0; bb < B; bb++)   /* dX_b (L, C) += W^T (L, NV) @ dout_b (NV, C) */
@@ -324,24 +331,27 @@ void caser_vconv_backward(float *dX, float *dW, float *dbias, const float *dout,
 }
 
 /* ---------------- softmax cross-entropy over all items ---------------- */
-float softmax_ce_forward(float *probs, const float *h, const float *E, const int *target,
+float sr_softmax_ce_forward(float *probs, const float *h, const float *E, const int *target,
                          int B, int N, int C) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, N, C, 1.0f, h, C, E, C, 0.0f, probs, N);
     double loss = 0;
-    #pragma omp parallel for schedule(static) reduction(+:loss)
+    double *lb = xmalloc(sizeof(double) * B);   /* per row, summed serially: same bits every run */
+    #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; b++) {
         float *p = probs + (size_t)b * N, mx = -FLT_MAX;
         for (int i = 0; i < N; i++) if (p[i] > mx) mx = p[i];
         double sum = 0;
         for (int i = 0; i < N; i++) { p[i] = expf(p[i] - mx); sum += p[i]; }
         float inv = (float)(1.0 / sum);
-        loss += -log((double)p[target[b]] / sum);
+        lb[b] = -log((double)p[target[b]] / sum);
         for (int i = 0; i < N; i++) p[i] *= inv;
     }
+    for (int b = 0; b < B; b++) loss += lb[b];
+    free(lb);
     return (float)(loss / B);
 }
 
-void softmax_ce_backward(float *dh, float *dE, float *probs, const float *h, const float *E,
+void sr_softmax_ce_backward(float *dh, float *dE, float *probs, const float *h, const float *E,
                          const int *target, int B, int N, int C) {
     float invB = 1.0f / B;
     #pragma omp parallel for schedule(static)
@@ -355,7 +365,7 @@ void softmax_ce_backward(float *dh, float *dE, float *probs, const float *h, con
 }
 
 /* ---------------- Adam ---------------- */
-void adam_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
+void sr_adam_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
                  float b2, float eps, float wd, long step) {
     float c1 = 1.0f - powf(b1, (float)step), c2 = 1.0f - powf(b2, (float)step);
     #pragma omp parallel for schedule(static)

@@ -43,7 +43,7 @@ struct SeqRec {
     /* GRU4Rec activations */
     float *gx, *gmask, *gxd, *gxg, *ghg, *ggates, *ghs, *ghlast, *gscr, *gdx, *gdh;
     /* Caser activations */
-    float *cX, *ccat, *cmask, *ccatd, **cunf, **cact, *cz1, *cz, *cscr, *cdcat, *cdz, *cdX;
+    float *cX, *ccat, *cmask, *ccatd, *cunf, **cact, *cz1, *cz, *cscr, *cdcat, *cdz, *cdX;
     int **carg;
     /* output */
     float *h, *probs, *dh;
@@ -180,15 +180,16 @@ SeqRec *seqrec_new(const SrConfig *c, int maxB, uint64_t seed) {
         m->cX = fa(Tm * D); m->cdX = fa(Tm * D);
         m->ccat = fa((size_t)maxB * W); m->cmask = fa((size_t)maxB * W); m->ccatd = fa((size_t)maxB * W);
         m->cdcat = fa((size_t)maxB * W);
-        m->cunf = xcalloc(L + 1, sizeof(float *)); m->cact = xcalloc(L + 1, sizeof(float *));
+        m->cact = xcalloc(L + 1, sizeof(float *));
         m->carg = xcalloc(L + 1, sizeof(int *));
         for (int h = 1; h <= L; h++) {
             size_t P = (size_t)maxB * (L - h + 1);
-            m->cunf[h] = fa(P * h * D); m->cact[h] = fa(P * c->nh);
+            m->cact[h] = fa(P * c->nh);
             m->carg[h] = xcalloc((size_t)maxB * c->nh, sizeof(int));
-            if (P * (c->nh + h * D) > scr) scr = P * (c->nh + h * D);
+            if (P * (c->nh + 2 * (size_t)h * D) > scr) scr = P * (c->nh + 2 * (size_t)h * D);
         }
         m->cscr = fa(scr);
+        m->cunf = m->cscr;   /* forward's unfold shares the backward scratch */
         m->cz1 = fa((size_t)maxB * D); m->cz = fa((size_t)maxB * D); m->cdz = fa((size_t)maxB * D);
     }
     return m;
@@ -214,8 +215,8 @@ void seqrec_free(SeqRec *m) {
         free(m->gx); free(m->gmask); free(m->gxd); free(m->gxg); free(m->ghg); free(m->ggates);
         free(m->ghs); free(m->ghlast); free(m->gscr); free(m->gdx); free(m->gdh);
     } else {
-        for (int h = 1; h <= c->max_len; h++) { free(m->cunf[h]); free(m->cact[h]); free(m->carg[h]); }
-        free(m->cunf); free(m->cact); free(m->carg); free(m->Wh); free(m->bh);
+        for (int h = 1; h <= c->max_len; h++) { free(m->cact[h]); free(m->carg[h]); }
+        free(m->cact); free(m->carg); free(m->Wh); free(m->bh);
         free(m->cX); free(m->cdX); free(m->ccat); free(m->cmask); free(m->ccatd); free(m->cdcat);
         free(m->cscr); free(m->cz1); free(m->cz); free(m->cdz);
     }
@@ -255,30 +256,30 @@ static void sasrec_forward(SeqRec *m) {
     }
     m->off[B] = T; m->T = T;
     /* x0 (T, D) = E[id] + P[pos] */
-    embedding_forward(m->x0, m->tok_id, m->E, T, D);
+    sr_embedding_forward(m->x0, m->tok_id, m->E, T, D);
     for (int t = 0; t < T; t++) {
         float *x = m->x0 + (size_t)t * D; const float *pp = m->P + (size_t)m->tok_pos[t] * D;
         for (int i = 0; i < D; i++) x[i] += pp[i];
     }
-    dropout_forward(m->xin[0], p > 0 ? m->mask0 : NULL, m->x0, (size_t)T * D, p, &m->rng);
+    sr_dropout_forward(m->xin[0], p > 0 ? m->mask0 : NULL, m->x0, (size_t)T * D, p, &m->rng);
     for (int l = 0; l < c->layers; l++) {
         float *x = m->xin[l];
-        layernorm_forward(m->ln1[l], m->mu1[l], m->rs1[l], x, m->ln1w[l], m->ln1b[l], T, D);
-        linear_forward(m->qkv[l], m->ln1[l], m->Wqkv[l], NULL, T, D, 3 * D);          /* (T, 3D) */
-        attention_forward(m->ao[l], m->att[l], m->qkv[l], m->off, m->ntok, B, L, D, c->heads);
-        dropout_forward(m->dtmp, p > 0 ? m->dm1[l] : NULL, m->ao[l], (size_t)T * D, p, &m->rng);
+        sr_layernorm_forward(m->ln1[l], m->mu1[l], m->rs1[l], x, m->ln1w[l], m->ln1b[l], T, D);
+        sr_linear_forward(m->qkv[l], m->ln1[l], m->Wqkv[l], NULL, T, D, 3 * D);          /* (T, 3D) */
+        sr_attention_forward(m->ao[l], m->att[l], m->qkv[l], m->off, m->ntok, B, L, D, c->heads);
+        sr_dropout_forward(m->dtmp, p > 0 ? m->dm1[l] : NULL, m->ao[l], (size_t)T * D, p, &m->rng);
         for (size_t i = 0; i < (size_t)T * D; i++) m->xmid[l][i] = x[i] + m->dtmp[i];
-        layernorm_forward(m->ln2[l], m->mu2[l], m->rs2[l], m->xmid[l], m->ln2w[l], m->ln2b[l], T, D);
-        linear_forward(m->f1[l], m->ln2[l], m->W1[l], m->b1[l], T, D, F);              /* (T, F) */
-        relu_forward(m->fr[l], m->f1[l], (size_t)T * F);
-        linear_forward(m->f2[l], m->fr[l], m->W2[l], m->b2[l], T, F, D);               /* (T, D) */
-        dropout_forward(m->dtmp, p > 0 ? m->dm2[l] : NULL, m->f2[l], (size_t)T * D, p, &m->rng);
+        sr_layernorm_forward(m->ln2[l], m->mu2[l], m->rs2[l], m->xmid[l], m->ln2w[l], m->ln2b[l], T, D);
+        sr_linear_forward(m->f1[l], m->ln2[l], m->W1[l], m->b1[l], T, D, F);              /* (T, F) */
+        sr_relu_forward(m->fr[l], m->f1[l], (size_t)T * F);
+        sr_linear_forward(m->f2[l], m->fr[l], m->W2[l], m->b2[l], T, F, D);               /* (T, D) */
+        sr_dropout_forward(m->dtmp, p > 0 ? m->dm2[l] : NULL, m->f2[l], (size_t)T * D, p, &m->rng);
         for (size_t i = 0; i < (size_t)T * D; i++) m->xin[l + 1][i] = m->xmid[l][i] + m->dtmp[i];
     }
     /* newest token of each sequence -> LN_f -> h (B, D) */
     for (int b = 0; b < B; b++)
         memcpy(m->last + (size_t)b * D, m->xin[c->layers] + (size_t)(m->off[b] + m->ntok[b] - 1) * D, sizeof(float) * D);
-    layernorm_forward(m->h, m->muf, m->rsf, m->last, m->lnfw, m->lnfb, B, D);
+    sr_layernorm_forward(m->h, m->muf, m->rsf, m->last, m->lnfw, m->lnfb, B, D);
 }
 
 static void sasrec_backward(SeqRec *m) {
@@ -287,34 +288,34 @@ static void sasrec_backward(SeqRec *m) {
     size_t TD = (size_t)T * D;
     float *dlast = m->dtmp;
     memset(dlast, 0, sizeof(float) * (size_t)B * D);
-    layernorm_backward(dlast, GRAD(m->lnfw), GRAD(m->lnfb), m->dh, m->last, m->lnfw, m->muf, m->rsf, B, D);
+    sr_layernorm_backward(dlast, GRAD(m->lnfw), GRAD(m->lnfb), m->dh, m->last, m->lnfw, m->muf, m->rsf, B, D);
     memset(m->dx, 0, sizeof(float) * TD);
     for (int b = 0; b < B; b++)
         memcpy(m->dx + (size_t)(m->off[b] + m->ntok[b] - 1) * D, dlast + (size_t)b * D, sizeof(float) * D);
     int drop = m->train && c->dropout > 0;
     for (int l = c->layers - 1; l >= 0; l--) {
         /* x_out = xmid + Dropout(FFN(LN2(xmid))): dx flows to xmid unchanged, plus FFN path */
-        dropout_backward(m->dtmp, drop ? m->dm2[l] : NULL, m->dx, TD);                /* d f2 */
+        sr_dropout_backward(m->dtmp, drop ? m->dm2[l] : NULL, m->dx, TD);                /* d f2 */
         memset(m->dfr, 0, sizeof(float) * (size_t)T * F);
-        linear_backward(m->dfr, GRAD(m->W2[l]), GRAD(m->b2[l]), m->dtmp, m->fr[l], m->W2[l], T, F, D);
+        sr_linear_backward(m->dfr, GRAD(m->W2[l]), GRAD(m->b2[l]), m->dtmp, m->fr[l], m->W2[l], T, F, D);
         memset(m->df, 0, sizeof(float) * (size_t)T * F);
-        relu_backward(m->df, m->dfr, m->fr[l], (size_t)T * F);
+        sr_relu_backward(m->df, m->dfr, m->fr[l], (size_t)T * F);
         memset(m->dtmp, 0, sizeof(float) * TD);
-        linear_backward(m->dtmp, GRAD(m->W1[l]), GRAD(m->b1[l]), m->df, m->ln2[l], m->W1[l], T, D, F);
-        layernorm_backward(m->dx, GRAD(m->ln2w[l]), GRAD(m->ln2b[l]), m->dtmp, m->xmid[l], m->ln2w[l],
+        sr_linear_backward(m->dtmp, GRAD(m->W1[l]), GRAD(m->b1[l]), m->df, m->ln2[l], m->W1[l], T, D, F);
+        sr_layernorm_backward(m->dx, GRAD(m->ln2w[l]), GRAD(m->ln2b[l]), m->dtmp, m->xmid[l], m->ln2w[l],
                            m->mu2[l], m->rs2[l], T, D);                                 /* dx = d xmid */
         /* xmid = x + Dropout(SA(LN1(x))) */
-        dropout_backward(m->dtmp, drop ? m->dm1[l] : NULL, m->dx, TD);                /* d ao */
+        sr_dropout_backward(m->dtmp, drop ? m->dm1[l] : NULL, m->dx, TD);                /* d ao */
         memset(m->dqkv, 0, sizeof(float) * TD * 3);
-        attention_backward(m->dqkv, m->dtmp, m->qkv[l], m->att[l], m->off, m->ntok, B, L, D, c->heads);
+        sr_attention_backward(m->dqkv, m->dtmp, m->qkv[l], m->att[l], m->off, m->ntok, B, L, D, c->heads);
         memset(m->dtmp, 0, sizeof(float) * TD);
-        linear_backward(m->dtmp, GRAD(m->Wqkv[l]), NULL, m->dqkv, m->ln1[l], m->Wqkv[l], T, D, 3 * D);
-        layernorm_backward(m->dx, GRAD(m->ln1w[l]), GRAD(m->ln1b[l]), m->dtmp, m->xin[l], m->ln1w[l],
+        sr_linear_backward(m->dtmp, GRAD(m->Wqkv[l]), NULL, m->dqkv, m->ln1[l], m->Wqkv[l], T, D, 3 * D);
+        sr_layernorm_backward(m->dx, GRAD(m->ln1w[l]), GRAD(m->ln1b[l]), m->dtmp, m->xin[l], m->ln1w[l],
                            m->mu1[l], m->rs1[l], T, D);                                 /* dx = d x */
     }
-    dropout_backward(m->dx, drop ? m->mask0 : NULL, m->dx, TD);
-    embedding_backward(GRAD(m->E), m->dx, m->tok_id, T, D);
-    embedding_backward(GRAD(m->P), m->dx, m->tok_pos, T, D);
+    sr_dropout_backward(m->dx, drop ? m->mask0 : NULL, m->dx, TD);
+    sr_embedding_backward(GRAD(m->E), m->dx, m->tok_id, T, D);
+    sr_embedding_backward(GRAD(m->P), m->dx, m->tok_pos, T, D);
 }
 
 /* ---------------- GRU4Rec ---------------- */
@@ -323,25 +324,25 @@ static void gru4rec_forward(SeqRec *m) {
     int D = c->hidden, L = c->max_len, H = c->gru_hidden, B = m->B;
     float p = m->train ? c->dropout : 0;
     for (int b = 0; b < B; b++) m->start[b] = L - (m->len[b] > 0 ? m->len[b] : 1);
-    embedding_forward(m->gx, m->items, m->E, B * L, D);                              /* (B, L, D) */
-    dropout_forward(m->gxd, p > 0 ? m->gmask : NULL, m->gx, (size_t)B * L * D, p, &m->rng);
-    gru_forward(m->ghs, m->gxg, m->ghg, m->ggates, m->gxd, m->start, m->Wih, m->Whh, m->bih, m->bhh,
+    sr_embedding_forward(m->gx, m->items, m->E, B * L, D);                              /* (B, L, D) */
+    sr_dropout_forward(m->gxd, p > 0 ? m->gmask : NULL, m->gx, (size_t)B * L * D, p, &m->rng);
+    sr_gru_forward(m->ghs, m->gxg, m->ghg, m->ggates, m->gxd, m->start, m->Wih, m->Whh, m->bih, m->bhh,
                 B, L, D, H, m->gscr);
     for (int b = 0; b < B; b++)
         memcpy(m->ghlast + (size_t)b * H, m->ghs + ((size_t)b * (L + 1) + L) * H, sizeof(float) * H);
-    linear_forward(m->h, m->ghlast, m->Wd, m->bd, B, H, D);                           /* (B, D) */
+    sr_linear_forward(m->h, m->ghlast, m->Wd, m->bd, B, H, D);                           /* (B, D) */
 }
 
 static void gru4rec_backward(SeqRec *m) {
     const SrConfig *c = &m->c;
     int D = c->hidden, L = c->max_len, H = c->gru_hidden, B = m->B;
     memset(m->gdh, 0, sizeof(float) * (size_t)B * H);
-    linear_backward(m->gdh, GRAD(m->Wd), GRAD(m->bd), m->dh, m->ghlast, m->Wd, B, H, D);
+    sr_linear_backward(m->gdh, GRAD(m->Wd), GRAD(m->bd), m->dh, m->ghlast, m->Wd, B, H, D);
     memset(m->gdx, 0, sizeof(float) * (size_t)B * L * D);
-    gru_backward(m->gdx, GRAD(m->Wih), GRAD(m->Whh), GRAD(m->bih), GRAD(m->bhh), m->gdh, m->ghs, m->ghg,
+    sr_gru_backward(m->gdx, GRAD(m->Wih), GRAD(m->Whh), GRAD(m->bih), GRAD(m->bhh), m->gdh, m->ghs, m->ghg,
                  m->ggates, m->gxd, m->start, m->Wih, m->Whh, B, L, D, H, m->gscr);
-    dropout_backward(m->gdx, m->train && c->dropout > 0 ? m->gmask : NULL, m->gdx, (size_t)B * L * D);
-    embedding_backward(GRAD(m->E), m->gdx, m->items, B * L, D);
+    sr_dropout_backward(m->gdx, m->train && c->dropout > 0 ? m->gmask : NULL, m->gdx, (size_t)B * L * D);
+    sr_embedding_backward(GRAD(m->E), m->gdx, m->items, B * L, D);
 }
 
 /* ---------------- Caser ---------------- */
@@ -349,33 +350,33 @@ static void caser_forward(SeqRec *m) {
     const SrConfig *c = &m->c;
     int D = c->hidden, L = c->max_len, B = m->B, W = c->nv * D + c->nh * L;
     float p = m->train ? c->dropout : 0;
-    embedding_forward(m->cX, m->items, m->E, B * L, D);                               /* (B, L, D) */
-    caser_vconv_forward(m->ccat, W, m->cX, m->Wv, m->bv, B, L, D, c->nv);             /* cols [0, nv*D) */
+    sr_embedding_forward(m->cX, m->items, m->E, B * L, D);                               /* (B, L, D) */
+    sr_caser_vconv_forward(m->ccat, W, m->cX, m->Wv, m->bv, B, L, D, c->nv);             /* cols [0, nv*D) */
     for (int h = 1; h <= L; h++)                                                      /* cols nv*D + (h-1)*nh */
-        caser_hconv_forward(m->ccat + c->nv * D + (h - 1) * c->nh, W, m->cunf[h], m->cact[h], m->carg[h],
+        sr_caser_hconv_forward(m->ccat + c->nv * D + (h - 1) * c->nh, W, m->cunf, m->cact[h], m->carg[h],
                             m->cX, m->Wh[h], m->bh[h], B, L, D, h, c->nh);
-    dropout_forward(m->ccatd, p > 0 ? m->cmask : NULL, m->ccat, (size_t)B * W, p, &m->rng);
-    linear_forward(m->cz1, m->ccatd, m->Wf1, m->bf1, B, W, D);
-    relu_forward(m->cz, m->cz1, (size_t)B * D);
-    linear_forward(m->h, m->cz, m->Wf2, m->bf2, B, D, D);
+    sr_dropout_forward(m->ccatd, p > 0 ? m->cmask : NULL, m->ccat, (size_t)B * W, p, &m->rng);
+    sr_linear_forward(m->cz1, m->ccatd, m->Wf1, m->bf1, B, W, D);
+    sr_relu_forward(m->cz, m->cz1, (size_t)B * D);
+    sr_linear_forward(m->h, m->cz, m->Wf2, m->bf2, B, D, D);
 }
 
 static void caser_backward(SeqRec *m) {
     const SrConfig *c = &m->c;
     int D = c->hidden, L = c->max_len, B = m->B, W = c->nv * D + c->nh * L;
     memset(m->cdz, 0, sizeof(float) * (size_t)B * D);
-    linear_backward(m->cdz, GRAD(m->Wf2), GRAD(m->bf2), m->dh, m->cz, m->Wf2, B, D, D);
+    sr_linear_backward(m->cdz, GRAD(m->Wf2), GRAD(m->bf2), m->dh, m->cz, m->Wf2, B, D, D);
     memset(m->cz1, 0, sizeof(float) * (size_t)B * D);                                /* reuse as d z1 */
-    relu_backward(m->cz1, m->cdz, m->cz, (size_t)B * D);
+    sr_relu_backward(m->cz1, m->cdz, m->cz, (size_t)B * D);
     memset(m->cdcat, 0, sizeof(float) * (size_t)B * W);
-    linear_backward(m->cdcat, GRAD(m->Wf1), GRAD(m->bf1), m->cz1, m->ccatd, m->Wf1, B, W, D);
-    dropout_backward(m->cdcat, m->train && c->dropout > 0 ? m->cmask : NULL, m->cdcat, (size_t)B * W);
+    sr_linear_backward(m->cdcat, GRAD(m->Wf1), GRAD(m->bf1), m->cz1, m->ccatd, m->Wf1, B, W, D);
+    sr_dropout_backward(m->cdcat, m->train && c->dropout > 0 ? m->cmask : NULL, m->cdcat, (size_t)B * W);
     memset(m->cdX, 0, sizeof(float) * (size_t)B * L * D);
-    caser_vconv_backward(m->cdX, GRAD(m->Wv), GRAD(m->bv), m->cdcat, W, m->cX, m->Wv, B, L, D, c->nv);
+    sr_caser_vconv_backward(m->cdX, GRAD(m->Wv), GRAD(m->bv), m->cdcat, W, m->cX, m->Wv, B, L, D, c->nv);
     for (int h = 1; h <= L; h++)
-        caser_hconv_backward(m->cdX, GRAD(m->Wh[h]), GRAD(m->bh[h]), m->cdcat + c->nv * D + (h - 1) * c->nh, W,
-                             m->cunf[h], m->cact[h], m->carg[h], m->Wh[h], B, L, D, h, c->nh, m->cscr);
-    embedding_backward(GRAD(m->E), m->cdX, m->items, B * L, D);
+        sr_caser_hconv_backward(m->cdX, GRAD(m->Wh[h]), GRAD(m->bh[h]), m->cdcat + c->nv * D + (h - 1) * c->nh, W,
+                             m->cX, m->cact[h], m->carg[h], m->Wh[h], B, L, D, h, c->nh, m->cscr);
+    sr_embedding_backward(GRAD(m->E), m->cdX, m->items, B * L, D);
 }
 
 /* ---------------- common ---------------- */
@@ -396,10 +397,10 @@ float seqrec_step(SeqRec *m, const int *items, const int *len, const int *target
     const SrConfig *c = &m->c;
     int N = c->n_items, D = c->hidden;
     seqrec_forward(m, items, len, B, train);
-    float loss = softmax_ce_forward(m->probs, m->h, m->E, target, B, N, D);
+    float loss = sr_softmax_ce_forward(m->probs, m->h, m->E, target, B, N, D);
     if (!backward) return loss;
     memset(m->dh, 0, sizeof(float) * (size_t)B * D);
-    softmax_ce_backward(m->dh, GRAD(m->E), m->probs, m->h, m->E, target, B, N, D);
+    sr_softmax_ce_backward(m->dh, GRAD(m->E), m->probs, m->h, m->E, target, B, N, D);
     if (c->kind == SR_SASREC) sasrec_backward(m);
     else if (c->kind == SR_GRU4REC) gru4rec_backward(m);
     else caser_backward(m);
@@ -410,7 +411,7 @@ void seqrec_adam(SeqRec *m, float lr, float b1, float b2, float eps, float wd) {
     int N = m->c.n_items, D = m->c.hidden;
     memset(GRAD(m->E) + (size_t)N * D, 0, sizeof(float) * D);
     m->step++;
-    adam_update(m->params, m->grads, m->adam_m, m->adam_v, m->np, lr, b1, b2, eps, wd, m->step);
+    sr_adam_update(m->params, m->grads, m->adam_m, m->adam_v, m->np, lr, b1, b2, eps, wd, m->step);
     memset(m->E + (size_t)N * D, 0, sizeof(float) * D);   /* weight decay must not move it either */
 }
 

@@ -1,4 +1,7 @@
-/* spm: a small C wrapper over Debian's libsentencepiece (C++), implemented in spm.cc. */
+/* spm: a small C wrapper over Debian's libsentencepiece (C++), implemented in spm.cc.
+ * Project tokenizers come from tools/spm-train.sh (unk 0, bos 1, eos 2, pad 3, "\n" a piece,
+ * byte fallback, identity normalisation, no dummy prefix), so pieces concatenate: a prompt
+ * record is enc(prompt) ++ enc(response) ++ [eos] (docs/FORMATS.md, checkpoint directory). */
 #ifndef CFT_SPM_H
 #define CFT_SPM_H
 typedef struct Spm Spm;
