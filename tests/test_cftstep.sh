@@ -20,7 +20,7 @@ COMMON=(--train d/train.prompts.jsonl --valid d/valid.prompts.jsonl --config cfg
         --dropout 0.05 --threads 2 --seed 7 -q)
 # determinism (and the reference run for resume)
 "$BIN/cft-step" "${COMMON[@]}" --out A --log A.log --save-every 2
-"$BIN/cft-step" "${COMMON[@]}" --out B
+"$BIN/cft-step" "${COMMON[@]}" --out B --auto-resume   # no state yet: a fresh run
 same A/model.safetensors B/model.safetensors
 same A/config.json B/config.json
 [ -f A/tokenizer.model ] && same A/tokenizer.model tok.model
@@ -59,7 +59,7 @@ rc=0; CFT_TEST_KILL_IN_SAVE=5 "$BIN/cft-step" "${COMMON[@]}" --out S --save-ever
 [ "$rc" = 137 ] || die "expected death by SIGKILL (137) in the save, got $rc"
 [ "$(python3 -c 'import json;print(json.load(open("S.state/trainer_state.json"))["step"])')" = 4 ] || die "state not at step 4"
 ls -d S.state.tmp.* >/dev/null || die "the kill did not happen inside the save"
-"$BIN/cft-step" "${COMMON[@]}" --out S --save-every 1 --resume S.state
+"$BIN/cft-step" "${COMMON[@]}" --out S --save-every 1 --auto-resume   # = --resume S.state
 same A/model.safetensors S/model.safetensors
 ls -d S.state.tmp.* 2>/dev/null && die "stale temp dir of the killed writer not cleaned"
 # the resumed log is the uninterrupted one (timings aside)

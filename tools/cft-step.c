@@ -64,7 +64,8 @@ static void usage(int code) {
 "  --dropout P          residual-branch dropout while training (0.05, as the paper)\n"
 "  --seed N (42) --threads N (all cores) --device cpu|cuda\n"
 "  --save-every N       resumable state every N steps (and each epoch end) to --state DIR\n"
-"                       (default OUT.state); --resume DIR continues a killed run exactly\n"
+"                       (default OUT.state); --resume DIR continues a killed run exactly;\n"
+"                       --auto-resume: resume from the state dir when it exists\n"
 "  --log FILE           one JSON line per step (--log-every N) and per validation\n"
 "  --tokenizer FILE     tokenizer.model (default: the --init checkpoint's)\n"
 "  --per-sample FILE    (--eval) one JSON line per record: id, L_n, L_c (own Omega);\n"
@@ -430,7 +431,7 @@ int main(int argc, char **argv) {
     o.clip = 1.0; o.dropout = 0.05; o.weight_normal = 1; o.warmup = 20; o.batch = 64; o.micro = 16;
     o.epochs = 3; o.patience = 1; o.max_len = 1024; o.threads = 0; o.log_every = 1;
     o.max_samples = -1; o.seed = 42;
-    int beta_set = 0, beta_prime_set = 0;
+    int beta_set = 0, beta_prime_set = 0, auto_resume = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define STR(flag, field) else if (!strcmp(a, flag) && v) { o.field = v; i++; }
@@ -439,6 +440,7 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) usage(0);
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) ;
         else if (!strcmp(a, "--no-weight-normal")) o.weight_normal = 0;
+        else if (!strcmp(a, "--auto-resume")) auto_resume = 1;
         else if (!strcmp(a, "--beta") && v) { o.beta = num_arg(a, v, 0, 1); beta_set = 1; i++; }
         else if (!strcmp(a, "--beta-prime") && v) { o.beta = 1.0 - 1.0 / num_arg(a, v, 1, 1e9); beta_prime_set = 1; i++; }
         else if (!strcmp(a, "--seed") && v) { o.seed = (uint64_t)int_arg(a, v, 0, 1L << 53); i++; }
@@ -476,6 +478,20 @@ int main(int argc, char **argv) {
     if (o.dump_logits && (!o.per_sample || lm)) die(EXIT_USAGE, "--dump-logits goes with --eval --per-sample (objective rec)");
 
     /* ---- model + tokenizer ---- */
+    if (!o.eval) {
+        if (o.state) state_dir = xstrdup(o.state);
+        else {
+            state_dir = xmalloc(strlen(o.out) + 8);
+            strcpy(state_dir, o.out);
+            for (size_t l = strlen(state_dir); l > 1 && state_dir[l - 1] == '/'; l--) state_dir[l - 1] = 0;
+            strcat(state_dir, ".state");
+        }
+        if (!strcmp(state_dir, o.out)) die(EXIT_USAGE, "--state must differ from --out (%s)", o.out);
+        if (auto_resume && !o.resume && ckpt_has(state_dir, "trainer_state.json") && ckpt_has(state_dir, "optimizer.safetensors")) {
+            o.resume = state_dir;
+            info("--auto-resume: continuing from %s", state_dir);
+        }
+    }
     if (o.resume) o.config = NULL;
     const char *init_dir = o.resume ? o.resume : o.init;
     const char *tokpath = o.tokenizer;
@@ -523,7 +539,8 @@ int main(int argc, char **argv) {
         printf(", \"lambda\": %g, \"beta\": %g, \"weight_normal\": %s}\n", o.lambda, o.beta, o.weight_normal ? "true" : "false");
         if (o.per_sample) {
             OutFile of = out_open(o.per_sample), lf = {0};
-            if (o.dump_logits) lf = out_open(o.dump_logits);
+            atomic_cleanup_register(&of);
+            if (o.dump_logits) { lf = out_open(o.dump_logits); atomic_cleanup_register(&lf); }
             for (int i = 0; i < d.n; i++) {
                 Data one = d;
                 one.r = &d.r[i]; one.n = 1;
@@ -557,13 +574,6 @@ int main(int argc, char **argv) {
     if (has_valid) va = lm ? load_lm(o.valid, sp, eos, o.max_len, -1) : load_rec(o.valid, sp, eos, 1, o.max_len, -1);
     long spe = (tr.n + o.batch - 1) / o.batch;   /* optimizer steps per epoch */
     long total = spe * o.epochs;
-    if (o.state) state_dir = xstrdup(o.state);
-    else {
-        state_dir = xmalloc(strlen(o.out) + 8);
-        strcpy(state_dir, o.out);
-        for (size_t l = strlen(state_dir); l > 1 && state_dir[l - 1] == '/'; l--) state_dir[l - 1] = 0;
-        strcat(state_dir, ".state");
-    }
     args = run_args(&o, &tr, has_valid ? &va : NULL);
 
     long step = 0, epoch = 0, epoch_step = 0;
