@@ -198,11 +198,11 @@ static float *read_npy(const char *path, int *rows, int *cols) {
     if (!f) die(EXIT_IO, "%s: cannot open: %s", path, strerror(errno));
     unsigned char pre[10];
     if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6)) die(EXIT_DATA, "%s: not a .npy file", path);
-    size_t hl = pre[8] | (pre[9] << 8), skip = 0;
+    size_t hl = pre[8] | (pre[9] << 8);
     if (pre[6] >= 2) {   /* v2/v3: 4-byte header length */
         unsigned char b2[2];
         if (fread(b2, 1, 2, f) != 2) die(EXIT_DATA, "%s: truncated .npy header", path);
-        hl = hl | ((size_t)b2[0] << 16) | ((size_t)b2[1] << 24); skip = 2;
+        hl = hl | ((size_t)b2[0] << 16) | ((size_t)b2[1] << 24);
     }
     if (hl > 1 << 20) die(EXIT_DATA, "%s: .npy header too large", path);
     char *h = xcalloc(hl + 1, 1);
@@ -216,7 +216,6 @@ static float *read_npy(const char *path, int *rows, int *cols) {
     free(h);
     float *x = xmalloc(sizeof(float) * (size_t)r * c);
     if (fread(x, sizeof(float), (size_t)r * c, f) != (size_t)r * c) die(EXIT_DATA, "%s: .npy data shorter than its shape", path);
-    (void)skip;
     fclose(f);
     *rows = (int)r; *cols = (int)c;
     return x;

@@ -128,6 +128,7 @@ struct Model {
  * exponent bits. Within 1 ulp of the rounded exp over [-87, 88] (checked on a fine grid);
  * inputs are clamped to that range. */
 static inline float fexp(float x) {
+    if (x != x) return x;   /* NaN: propagate (the clamp below would turn it into an int conversion UB) */
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest (1.5*2^23 trick) */
     float r = x - n * 0.693145751953125f - n * 1.428606765330187e-06f;
