@@ -129,7 +129,25 @@ $(R)/%.compare.json: $$(addsuffix .ranked.jsonl,$$(addprefix $$(R)/,$$(subst __v
 	$(B)/metrics --truth $(D)/test.use.jsonl --items $(D)/items.jsonl --ranked $(word 1,$^) \
 	  --compare $(word 2,$^) --seed $(SEED) --resamples 1000 -q > $@.tmp && mv $@.tmp $@
 
-TABLE3_RUNS = mostpop bigrec.bigrec bigrec.d3 cft.bigrec cft.d3
+
+# ---- traditional baselines (seqrec): the same train/valid/test samples as the LLM methods ----
+# Starred variants (SASRec*, GRU4Rec*) start from the item embeddings that ground cached
+# for the fine-tuned BIGRec model (last-layer hidden state of each title), PCA'd to 64 dims.
+SEQREC_MODELS = caser gru4rec sasrec
+DS_SEQREC_MIN ?= 4
+SEQREC_RUN = $(B)/seqrec --config configs/seqrec/$(subst -star,,$*).conf --model $(subst -star,,$*) \
+	  --train $(D)/train.use.jsonl --valid $(D)/valid.use.jsonl --test $(D)/test.use.jsonl --items $(D)/items.jsonl \
+	  --topn $(DS_TOPN) --threads $(THREADS) --seed $(SEED) --max-minutes $(DS_SEQREC_MIN) -q --report $(R)/$*.report.json
+$(addprefix $(R)/,$(addsuffix .ranked.jsonl,$(SEQREC_MODELS))): $(R)/%.ranked.jsonl: $(D)/train.use.jsonl $(D)/valid.use.jsonl $(D)/test.use.jsonl
+	@mkdir -p $(R)
+	$(TIMED) seqrec-$* $(SEQREC_RUN) --out $@.tmp && mv $@.tmp $@
+$(R)/sasrec-star.ranked.jsonl $(R)/gru4rec-star.ranked.jsonl: $(R)/%.ranked.jsonl: $(R)/bigrec.bigrec.ranked.jsonl
+	$(TIMED) seqrec-$* $(SEQREC_RUN) --init-emb $$(ls -t $(R)/bigrec/item_emb.*.safetensors | head -n 1) --out $@.tmp && mv $@.tmp $@
+BASELINE_RUNS = $(SEQREC_MODELS) gru4rec-star sasrec-star
+baselines-one: $(foreach r,$(BASELINE_RUNS),$(R)/$(r).metrics.json)
+
+TABLE3_RUNS = mostpop bigrec.bigrec bigrec.d3 cft.bigrec cft.d3 $(if $(filter 1,$(WITH_BASELINES)),$(BASELINE_RUNS))
+WITH_BASELINES ?= 1
 TABLE3_CMP  = cft.bigrec__vs__bigrec.bigrec cft.d3__vs__bigrec.d3 bigrec.bigrec__vs__mostpop
 table3-one: $(foreach r,$(TABLE3_RUNS),$(R)/$(r).metrics.json) $(foreach c,$(TABLE3_CMP),$(R)/$(c).compare.json)
 	/usr/bin/python3 pipelines/report.py table3 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table3-$(DATASET)

@@ -77,10 +77,10 @@ def table3(args, pv):
     R = args.runs
     rows = [("MostPop", "mostpop"), ("BIGRec", "bigrec.bigrec"), ("D3", "bigrec.d3"),
             ("BIGRec+CFT", "cft.bigrec"), ("D3+CFT", "cft.d3")]
-    for name, run in [("Caser", "caser"), ("GRU4Rec", "gru4rec"), ("SASRec", "sasrec"),
-                      ("GRU4Rec*", "gru4rec-star"), ("SASRec*", "sasrec-star")]:
-        if os.path.exists(os.path.join(R, run + ".metrics.json")):
-            rows.insert(1, (name, run))
+    base = [(name, run) for name, run in [("Caser", "caser"), ("GRU4Rec", "gru4rec"), ("SASRec", "sasrec"),
+                                          ("GRU4Rec*", "gru4rec-star"), ("SASRec*", "sasrec-star")]
+            if os.path.exists(os.path.join(R, run + ".metrics.json"))]
+    rows[1:1] = base
     res = {}
     for name, run in rows:
         p = os.path.join(R, run + ".metrics.json")

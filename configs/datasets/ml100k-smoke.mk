@@ -15,3 +15,4 @@ DS_EPOCHS      = 1
 DS_LAMBDA      = 0.1
 DS_BETA_PRIME  = 1.6
 DS_MAXNEW      = 16
+DS_SEQREC_MIN  = 0.1
