@@ -3,7 +3,10 @@
 # D3's window 2017-10-01..2018-11-01 + 5-core leaves NOTHING of this 5-core file (the k-core
 # collapses), so the window is widened a year at a time as D3's code does: from 2015-10-01
 # it keeps 10,108 users / 4,170 items / 76,978 interactions (see reports/).
-# Scale: most recent 20k train samples, 1000 valid, 1000 test; model cpu-small (d=256, 4 layers).
+# Scale: as the demo (base LM on 20k corpus lines, 1 epoch on the most recent 20k train
+# samples, 500 valid, 1000 test, model demo.json d=128 x 2 layers) — sized to what one
+# 3-hour working session could run for three datasets; raise DS_TRAIN_MAX/DS_LM_MAX and
+# DS_MODEL for a longer run.
 # Cost on 2 cores: see the report's stage times. Paper scale: games-paper.mk (GPU).
 DS_IMPORT      = --format tsv $(DATA_ROOT)/amazon2018-games --since 2015-10-01 --until 2018-11-01 --core 5
 DS_CATEGORY    = games
@@ -19,3 +22,4 @@ DS_EPOCHS      = 2
 DS_LAMBDA      = 0.1
 DS_BETA_PRIME  = 1.6
 DS_MAXNEW      = 48
+DS_SEQREC_MIN  = 1.5

@@ -14,3 +14,5 @@ DS_EPOCHS      = 2
 DS_LAMBDA      = 0.1
 DS_BETA_PRIME  = 1.6
 DS_MAXNEW      = 48
+DS_SEQREC_MIN  = 1.5
+DS_LM_MAX      = 20000
