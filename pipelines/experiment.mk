@@ -160,6 +160,33 @@ FIG4_RUNS = bigrec.bigrec cft.bigrec bigrec.bigrec.nohist cft.bigrec.nohist
 fig4-one: $(foreach r,$(FIG4_RUNS),$(R)/$(r).metrics.json)
 	/usr/bin/python3 pipelines/report.py fig4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/fig4-$(DATASET)
 
+
+# ---- lambda x beta' search (Sec. 4.1.4 ranges), selected by VALIDATION NDCG@10, never test ----
+# make grid DATASET=x [GRID_LAMBDAS="..."] [GRID_BETAPS="..."] [GRID_JOBS=n] [GRID_PARALLEL_OPTS="--sshloginfile f"]
+# Each point is an independent make target (runs/DS/grid-l<λ>-b<β'>/), run by GNU parallel.
+GRID_LAMBDAS ?= 0.01 0.02 0.025 0.05 0.1 0.2 0.3
+GRID_BETAPS  ?= 1.1 1.2 1.4 1.6 2 3 10 25
+GRID_JOBS    ?= 1
+GRID_PARALLEL_OPTS ?=
+GRID_POINTS = $(foreach l,$(GRID_LAMBDAS),$(foreach b,$(GRID_BETAPS),grid-l$(l)-b$(b)))
+$(foreach l,$(GRID_LAMBDAS),$(foreach b,$(GRID_BETAPS),$(eval FT_grid-l$(l)-b$(b) = --lambda $(l) --beta-prime $(b))))
+$(D)/valid.eval.prompts.jsonl: $(D)/valid.use.jsonl
+	$(B)/mkprompt --category $(DS_CATEGORY) -o $@ < $<
+$(R)/%.val.ranked.jsonl: $(R)/%/config.json $(D)/valid.eval.prompts.jsonl
+	$(TIMED) val-$* sh -c '$(B)/decode --model $(R)/$* --beams $(DS_BEAMS) --return $(DS_BEAMS) --max-new-tokens $(DS_MAXNEW) \
+	  --threads $(THREADS) $(DEC_bigrec) < $(D)/valid.eval.prompts.jsonl | \
+	  $(B)/ground --model $(R)/$* --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) > $@.tmp' && mv $@.tmp $@
+$(R)/%.val.metrics.json: $(R)/%.val.ranked.jsonl
+	$(B)/metrics --truth $(D)/valid.use.jsonl --items $(D)/items.jsonl --ranked $< -q > $@.tmp && mv $@.tmp $@
+.PHONY: grid grid-one
+grid-one: $(D)/train.pairs.jsonl $(D)/valid.eval.prompts.jsonl $(R)/base/config.json
+	parallel -j $(GRID_JOBS) $(GRID_PARALLEL_OPTS) --halt now,fail=1 \
+	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(R)/{}.val.metrics.json' ::: $(GRID_POINTS)
+	/usr/bin/python3 pipelines/report.py grid --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk \
+	  --out $(REPORTS_DIR)/grid-$(DATASET) --points "$(GRID_POINTS)"
+grid: all
+	@$(MAKE) --no-print-directory grid-one DATASET=$(DATASET)
+
 # ---- top-level targets ----
 DATASETS_ALL ?= $(patsubst configs/datasets/%.mk,%,$(wildcard configs/datasets/*-cpu.mk))
 .PHONY: table3 ablation fig4 demo

@@ -186,16 +186,40 @@ def fig4(args, pv):
     return out, md
 
 
+def grid(args, pv):
+    R = args.runs
+    pts = []
+    for name in args.points.split():
+        p = os.path.join(R, name + ".val.metrics.json")
+        if os.path.exists(p):
+            lam, bp = name[len("grid-l"):].split("-b")
+            pts.append((name, float(lam), float(bp), load(p)))
+    pts.sort(key=lambda x: -x[3]["NDCG@10"])
+    best = pts[0] if pts else None
+    out = {"table": "grid", "selected_by": "validation NDCG@10",
+           "points": [{"lambda": l, "beta_prime": b, "beta": 1 - 1 / b, **{m: r.get(m) for m in METRICS}} for _, l, b, r in pts],
+           "best": {"lambda": best[1], "beta_prime": best[2]} if best else None, "provenance": pv}
+    md = [f"# lambda x beta' search — {args.dataset}", "", "Selected by **validation** NDCG@10 (the test split is never read).", "",
+          "| lambda | beta' | beta | " + " | ".join("val " + m for m in METRICS) + " |", "|---:|---:|---:|" + "---:|" * len(METRICS)]
+    for _, l, b, r in pts:
+        md.append(f"| {l:g} | {b:g} | {1 - 1 / b:.3f} | " + " | ".join(fmt(r.get(m)) for m in METRICS) + " |")
+    if best:
+        md += ["", f"Best: lambda = {best[1]:g}, beta' = {best[2]:g}. Set DS_LAMBDA / DS_BETA_PRIME in the config to use it."]
+    md += prov_md(pv)
+    return out, md
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("kind", choices=["table3", "table4", "fig4"])
+    ap.add_argument("kind", choices=["table3", "table4", "fig4", "grid"])
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--runs", required=True)
     ap.add_argument("--config", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--points", default="")
     a = ap.parse_args()
     pv = provenance(a)
-    out, md = {"table3": table3, "table4": table4, "fig4": fig4}[a.kind](a, pv)
+    out, md = {"table3": table3, "table4": table4, "fig4": fig4, "grid": grid}[a.kind](a, pv)
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     for ext, text in [(".json", json.dumps(out, indent=1) + "\n"), (".md", "\n".join(md) + "\n")]:
         tmp = a.out + ext + ".tmp"

@@ -25,3 +25,11 @@ jq -e 'select((.items|length) != 50 or ((.items|unique|length) != (.items|length
 # a finished pipeline is up to date: re-running does nothing
 $M -q $R/cft.d3.metrics.json $R/cft.bigrec__vs__bigrec.bigrec.compare.json || die "finished steps are not up to date"
 echo "pipeline ok: $(cut -f1,2 $R/times.tsv | tr '\t\n' '= ')"
+# lambda x beta' search: two points, selection by validation NDCG@10 (GNU parallel runs them)
+$M grid-one GRID_LAMBDAS="0.05 0.2" GRID_BETAPS="1.6" GRID_JOBS=2 > grid.log 2>&1 || { tail -20 grid.log; die "make grid-one failed"; }
+G=$T/reports/grid-ml100k-smoke.json
+[ "$(jq '.points|length' $G)" = 2 ] || die "grid report lacks its 2 points"
+best=$(jq -r '[.points[]] | max_by(."NDCG@10") | .lambda' $G)
+[ "$(jq -r '.best.lambda' $G)" = "$best" ] || die "grid did not select the best validation NDCG@10"
+cmp -s <(jq -S . $R/grid-l0.05-b1.6.val.metrics.json | jq .n) <(wc -l < $D/valid.use.jsonl) || die "grid points are not scored on the validation samples"
+echo "grid ok: best lambda $best"
