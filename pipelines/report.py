@@ -41,7 +41,14 @@ def provenance(args):
         commit += "-dirty" if dirty else ""
     except OSError:
         commit = "unknown"
-    cfg = open(args.config).read() if os.path.exists(args.config) else ""
+    cfg = ""
+    if os.path.exists(args.config):
+        for line in open(args.config):
+            if line.startswith("include "):   # inline the shared scale file
+                inc = line.split(None, 1)[1].strip()
+                cfg += f"# --- {line.strip()} ---\n" + (open(inc).read() if os.path.exists(inc) else "") + "# ---\n"
+            else:
+                cfg += line
     times = []
     tp = os.path.join(args.runs, "times.tsv")
     if os.path.exists(tp):

@@ -8,19 +8,7 @@
 # 3-hour working session could run for three datasets; raise DS_TRAIN_MAX/DS_LM_MAX and
 # DS_MODEL for a longer run.
 # Cost on 2 cores: see the report's stage times. Paper scale: games-paper.mk (GPU).
+include configs/scales/cpu.mk
 DS_IMPORT      = --format tsv $(DATA_ROOT)/amazon2018-games --since 2015-10-01 --until 2018-11-01 --core 5
 DS_CATEGORY    = games
-DS_MODEL       = configs/models/demo.json
-DS_VOCAB       = 4000
-DS_TRAIN_MAX   = 20000
-DS_VALID_MAX   = 500
-DS_TEST_MAX    = 1000
-DS_BASE_LR     = 3e-3
-DS_BASE_EPOCHS = 1
-DS_LR          = 2e-3
-DS_EPOCHS      = 1
-DS_LAMBDA      = 0.1
-DS_BETA_PRIME  = 1.6
 DS_MAXNEW      = 48
-DS_SEQREC_MIN  = 1.5
-DS_LM_MAX      = 20000

@@ -8,19 +8,8 @@
 # trained from scratch (no pretrained LLM can be downloaded here), hence learning rates
 # far above the paper's 1e-4 (3e-3 base, 2e-3 fine-tuning).
 # Cost: about 11 minutes on 2 cores (see README for the measured stage times).
+include configs/scales/cpu.mk
 DS_IMPORT      = --format movielens $(DATA_ROOT)/movielens-100k --core 5
 DS_CATEGORY    = movies
-DS_MODEL       = configs/models/demo.json
-DS_VOCAB       = 4000
-DS_TRAIN_MAX   = 20000
-DS_VALID_MAX   = 500
-DS_TEST_MAX    = 1000
-DS_BASE_LR     = 3e-3
-DS_BASE_EPOCHS = 1
-DS_LM_MAX      = 20000
-DS_LR          = 2e-3
-DS_EPOCHS      = 1
-DS_LAMBDA      = 0.1
-DS_BETA_PRIME  = 1.6
 DS_MAXNEW      = 32
 DS_SEQREC_MIN  = 0.75
