@@ -60,7 +60,7 @@ check-dataset:
 $(D)/interactions.jsonl:
 	@$(MAKE) --no-print-directory check-dataset
 	@mkdir -p $(D) $(R)
-	$(TIMED) import $(B)/import $(DS_IMPORT) -o $@
+	$(if $(DS_AMZ),$(TIMED) amz-filter $(B)/amz-filter $(DS_AMZ) -o $@,$(TIMED) import $(B)/import $(DS_IMPORT) -o $@)
 $(D)/split.done: $(D)/interactions.jsonl
 	$(TIMED) split811 $(B)/split811 -o $(D) < $<
 	@touch $@
@@ -102,8 +102,10 @@ tokenizer: $(D)/tokenizer.model
 base: $(R)/base/config.json
 
 # ---- fine-tuning: BIGRec (w/o Both), CFT, w/o CL, w/o TW ----
-$(R)/%/config.json: $(R)/base/config.json $(D)/train.pairs.jsonl $(D)/valid.prompts.jsonl
-	$(TIMED) ft-$* $(B)/cft-step --init $(R)/base --train $(D)/train.pairs.jsonl --valid $(D)/valid.prompts.jsonl \
+# DS_INIT = a real pretrained checkpoint directory replaces the in-project base model
+BASE_DIR = $(if $(DS_INIT),$(DS_INIT),$(R)/base)
+$(R)/%/config.json: $(BASE_DIR)/config.json $(D)/train.pairs.jsonl $(D)/valid.prompts.jsonl
+	$(TIMED) ft-$* $(B)/cft-step --init $(BASE_DIR) --train $(D)/train.pairs.jsonl --valid $(D)/valid.prompts.jsonl \
 	  --out $(R)/$* $(FT_$*) --lr $(DS_LR) --epochs $(DS_EPOCHS) --batch $(DS_BATCH) --micro-batch $(DS_MICRO) \
 	  --warmup $(DS_WARMUP) --patience $(DS_PATIENCE) --dropout $(DS_DROPOUT) --seed $(SEED) --threads $(THREADS) \
 	  --save-every 50 --log $(R)/$*.log.jsonl $(DS_FT_EXTRA)
@@ -179,7 +181,7 @@ $(R)/%.val.ranked.jsonl: $(R)/%/config.json $(D)/valid.eval.prompts.jsonl
 $(R)/%.val.metrics.json: $(R)/%.val.ranked.jsonl
 	$(B)/metrics --truth $(D)/valid.use.jsonl --items $(D)/items.jsonl --ranked $< -q > $@.tmp && mv $@.tmp $@
 .PHONY: grid grid-one
-grid-one: $(D)/train.pairs.jsonl $(D)/valid.eval.prompts.jsonl $(R)/base/config.json
+grid-one: $(D)/train.pairs.jsonl $(D)/valid.eval.prompts.jsonl $(BASE_DIR)/config.json
 	parallel -j $(GRID_JOBS) $(GRID_PARALLEL_OPTS) --halt now,fail=1 \
 	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(R)/{}.val.metrics.json' ::: $(GRID_POINTS)
 	/usr/bin/python3 pipelines/report.py grid --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk \
