@@ -192,12 +192,16 @@ grid: all
 # ---- top-level targets ----
 DATASETS_ALL ?= $(patsubst configs/datasets/%.mk,%,$(wildcard configs/datasets/*-cpu.mk))
 .PHONY: table3 ablation fig4 demo
+RUN_DATASETS = $(if $(filter command line,$(origin DATASET)),$(DATASET),$(DATASETS_ALL))
+# every dataset's own report, then reports/table3.md (table4.md): all of them in the paper's layout
 table3: all
-	@for d in $(if $(filter command line,$(origin DATASET)),$(DATASET),$(DATASETS_ALL)); do $(MAKE) --no-print-directory table3-one DATASET=$$d || exit 1; done
+	@for d in $(RUN_DATASETS); do $(MAKE) --no-print-directory table3-one DATASET=$$d || exit 1; done
+	/usr/bin/python3 pipelines/report.py combine-table3 --dataset "$(DATASETS_ALL)" --runs $(RUNS_DIR) --config - --out $(REPORTS_DIR)/table3
 ablation: all
-	@for d in $(if $(filter command line,$(origin DATASET)),$(DATASET),$(DATASETS_ALL)); do $(MAKE) --no-print-directory ablation-one DATASET=$$d || exit 1; done
+	@for d in $(RUN_DATASETS); do $(MAKE) --no-print-directory ablation-one DATASET=$$d || exit 1; done
+	/usr/bin/python3 pipelines/report.py combine-table4 --dataset "$(DATASETS_ALL)" --runs $(RUNS_DIR) --config - --out $(REPORTS_DIR)/table4
 fig4: all
-	@for d in $(if $(filter command line,$(origin DATASET)),$(DATASET),$(DATASETS_ALL)); do $(MAKE) --no-print-directory fig4-one DATASET=$$d || exit 1; done
+	@for d in $(RUN_DATASETS); do $(MAKE) --no-print-directory fig4-one DATASET=$$d || exit 1; done
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory table3-one fig4-one DATASET=ml100k-demo

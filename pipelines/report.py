@@ -216,17 +216,61 @@ def grid(args, pv):
     return out, md
 
 
+def combine(args):
+    """reports/table3.md / table4.md: the per-dataset reports in the paper's layout
+    (datasets x metrics as rows, methods as columns), ours beside the paper's where published."""
+    kind = args.kind[len("combine-"):]
+    parts = []
+    for ds in args.dataset.split():
+        p = os.path.join(os.path.dirname(args.out) or ".", f"{kind}-{ds}.json")
+        if os.path.exists(p):
+            parts.append((ds, load(p)))
+    methods = []
+    for _, r in parts:
+        for m in r["results"]:
+            if m not in methods:
+                methods.append(m)
+    md = [f"# {'Table 3' if kind == 'table3' else 'Table 4 (ablation of BIGRec+CFT)'} — all datasets, CPU scale", "",
+          "Each dataset's own report (`reports/" + kind + "-<dataset>.md`) has its scale, the CIs and the provenance.",
+          "Rows marked (paper) are the published Qwen2-0.5B numbers on the full data.", "",
+          "| Dataset | Metric | " + " | ".join(methods) + " |", "|---|---|" + "---:|" * len(methods)]
+    for ds, r in parts:
+        pk = paper_key(ds)
+        paper = (PAPER3 if kind == "table3" else PAPER4).get(pk, {}) if pk else {}
+        for i, m in enumerate(METRICS):
+            md.append(f"| {ds} | {m} | " + " | ".join(fmt(r["results"].get(x, {}).get(m)) for x in methods) + " |")
+            if paper:
+                md.append(f"| {ds} (paper) | {m} | " + " | ".join(
+                    f"{paper[x][i]:.4f}" if x in paper else "" for x in methods) + " |")
+    if kind == "table3":
+        md += ["", "Relative improvement of each +CFT over its base (paired bootstrap 95% CI of the difference):", "",
+               "| Dataset | Comparison | Metric | rel. | diff 95% CI |", "|---|---|---|---:|---|"]
+        for ds, r in parts:
+            for label, c in r.get("compare", {}).items():
+                if "CFT" not in label:
+                    continue
+                for m in METRICS:
+                    x = c[m]
+                    rel = f"{x['diff'] / x['other'] * 100:+.1f}%" if x["other"] else "—"
+                    md.append(f"| {ds} | {label} | {m} | {rel} | [{x['ci95'][0]:+.4f}, {x['ci95'][1]:+.4f}] |")
+    out = {"table": kind, "datasets": {ds: r for ds, r in parts}}
+    return out, md
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("kind", choices=["table3", "table4", "fig4", "grid"])
+    ap.add_argument("kind", choices=["table3", "table4", "fig4", "grid", "combine-table3", "combine-table4"])
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--runs", required=True)
     ap.add_argument("--config", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--points", default="")
     a = ap.parse_args()
-    pv = provenance(a)
-    out, md = {"table3": table3, "table4": table4, "fig4": fig4, "grid": grid}[a.kind](a, pv)
+    if a.kind.startswith("combine-"):
+        out, md = combine(a)
+    else:
+        pv = provenance(a)
+        out, md = {"table3": table3, "table4": table4, "fig4": fig4, "grid": grid}[a.kind](a, pv)
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     for ext, text in [(".json", json.dumps(out, indent=1) + "\n"), (".md", "\n".join(md) + "\n")]:
         tmp = a.out + ext + ".tmp"
