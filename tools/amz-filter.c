@@ -205,11 +205,7 @@ int main(int argc, char **argv) {
     info("%s", sl);
     if (st.inter == 0 && !explicit_quiet) fprintf(stderr, "%s: warning: no interactions survive the filters\n", g_prog);
 
-    OutFile of = out_open(out_path);
-    atomic_cleanup_register(&of);
-    if (!out_path) setvbuf(stdout, NULL, _IOFBF, 1 << 20);
-    it_write(&t, alive, of.f);
-    out_commit(&of);
+    it_write_path(&t, alive, out_path);
 
     if (stats_path) {
         OutFile sf = out_open(stats_path);

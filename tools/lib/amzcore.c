@@ -337,6 +337,15 @@ static void buf_raw(char **buf, size_t *len, size_t *cap, const char *s, size_t 
     *len += n;
 }
 
+void it_write_path(const ITable *t, const uint8_t *mask, const char *path) {
+    static OutFile of;   /* static: die() may remove its temp file after we return */
+    of = out_open(path);
+    atomic_cleanup_register(&of);
+    if (of.f == stdout) setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+    it_write(t, mask, of.f);
+    out_commit(&of);
+}
+
 void it_write(const ITable *t, const uint8_t *mask, FILE *f) {
     char *b = NULL; size_t cap = 0;
     for (size_t r = 0; r < t->n; r++) {

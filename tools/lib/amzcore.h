@@ -85,6 +85,8 @@ void fmt_when(int64_t ts, char *buf, size_t n);   /* "2017-10-01" or "2017-10-01
 /* ---- output ---- */
 /* write the surviving rows in table (= input) order as interaction records */
 void it_write(const ITable *t, const uint8_t *mask, FILE *f);
+/* it_write to path atomically (NULL or "-" = stdout, block-buffered) */
+void it_write_path(const ITable *t, const uint8_t *mask, const char *path);
 /* stats line for humans: "users=.. items=.. interactions=.. density=.. rounds=.." */
 void filter_stats_line(const FilterStats *st, char *buf, size_t n);
 /* the same as JSON members (no braces): "\"users\": 1, ..." */
