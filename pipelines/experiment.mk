@@ -65,14 +65,16 @@ $(D)/split.done: $(D)/interactions.jsonl
 	$(TIMED) split811 $(B)/split811 -o $(D) < $<
 	@touch $@
 # scale: the most recent DS_TRAIN_MAX train samples (closest in time to the test period),
-# the first DS_VALID_MAX valid samples, DS_TEST_MAX test samples (every k-th, spread over the period)
+# DS_VALID_MAX valid and DS_TEST_MAX test samples, every k-th, spread over their periods (the
+# first N valid samples can be a few days: Steam's first 1,000 are 11 days of a summer sale)
 $(D)/train.use.jsonl: $(D)/split.done
 	@if [ "$(DS_TRAIN_MAX)" -gt 0 ]; then tail -n $(DS_TRAIN_MAX) $(D)/train.jsonl; else cat $(D)/train.jsonl; fi > $@.tmp && mv $@.tmp $@
+EVERY_KTH = n=$$(wc -l < $(1)); k=$$(( n / $(2) )); [ $$k -ge 1 ] || k=1; \
+	  awk -v k=$$k -v m=$(2) '(NR-1)%k==0 && c<m {print; c++}' $(1) > $@.tmp && mv $@.tmp $@
 $(D)/valid.use.jsonl: $(D)/split.done
-	@head -n $(DS_VALID_MAX) $(D)/valid.jsonl > $@.tmp && mv $@.tmp $@
+	@$(call EVERY_KTH,$(D)/valid.jsonl,$(DS_VALID_MAX))
 $(D)/test.use.jsonl: $(D)/split.done
-	@n=$$(wc -l < $(D)/test.jsonl); k=$$(( n / $(DS_TEST_MAX) )); [ $$k -ge 1 ] || k=1; \
-	  awk -v k=$$k -v m=$(DS_TEST_MAX) '(NR-1)%k==0 && c<m {print; c++}' $(D)/test.jsonl > $@.tmp && mv $@.tmp $@
+	@$(call EVERY_KTH,$(D)/test.jsonl,$(DS_TEST_MAX))
 data: $(D)/train.use.jsonl $(D)/valid.use.jsonl $(D)/test.use.jsonl
 
 # ---- prompts (Table 1 template) ----
@@ -106,7 +108,7 @@ base: $(R)/base/config.json
 BASE_DIR = $(if $(DS_INIT),$(DS_INIT),$(R)/base)
 $(R)/%/config.json: $(BASE_DIR)/config.json $(D)/train.pairs.jsonl $(D)/valid.prompts.jsonl
 	$(TIMED) ft-$* $(B)/cft-step --init $(BASE_DIR) --train $(D)/train.pairs.jsonl --valid $(D)/valid.prompts.jsonl \
-	  --out $(R)/$* $(FT_$*) --lr $(DS_LR) --epochs $(DS_EPOCHS) --batch $(DS_BATCH) --micro-batch $(DS_MICRO) \
+	  --out $(R)/$* $(FT_$*) --lr $(or $(LR_$*),$(DS_LR)) --epochs $(or $(EP_$*),$(DS_EPOCHS)) --batch $(DS_BATCH) --micro-batch $(DS_MICRO) \
 	  --warmup $(DS_WARMUP) --patience $(DS_PATIENCE) --dropout $(DS_DROPOUT) --seed $(SEED) --threads $(THREADS) \
 	  --save-every 50 --log $(R)/$*.log.jsonl $(DS_FT_EXTRA)
 
@@ -178,8 +180,18 @@ $(R)/%.val.ranked.jsonl: $(R)/%/config.json $(D)/valid.eval.prompts.jsonl
 	$(TIMED) val-$* sh -c '$(B)/decode --model $(R)/$* --beams $(DS_BEAMS) --return $(DS_BEAMS) --max-new-tokens $(DS_MAXNEW) \
 	  --threads $(THREADS) $(DEC_bigrec) < $(D)/valid.eval.prompts.jsonl | \
 	  $(B)/ground --model $(R)/$* --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) > $@.tmp' && mv $@.tmp $@
+# the same with D3's decoding (trie-constrained, no length normalisation)
+$(R)/%.vald3.ranked.jsonl: $(R)/%/config.json $(D)/valid.eval.prompts.jsonl
+	$(TIMED) vald3-$* sh -c '$(B)/decode --model $(R)/$* --beams $(DS_BEAMS) --return $(DS_BEAMS) --max-new-tokens $(DS_MAXNEW) \
+	  --threads $(THREADS) $(DEC_d3) < $(D)/valid.eval.prompts.jsonl | \
+	  $(B)/ground --model $(R)/$* --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) > $@.tmp' && mv $@.tmp $@
+$(R)/%.vald3.metrics.json: $(R)/%.vald3.ranked.jsonl
+	$(B)/metrics --truth $(D)/valid.use.jsonl --items $(D)/items.jsonl --ranked $< -q > $@.tmp && mv $@.tmp $@
 $(R)/%.val.metrics.json: $(R)/%.val.ranked.jsonl
 	$(B)/metrics --truth $(D)/valid.use.jsonl --items $(D)/items.jsonl --ranked $< -q > $@.tmp && mv $@.tmp $@
+$(R)/mostpop.val.ranked.jsonl: $(D)/valid.use.jsonl
+	@mkdir -p $(R)
+	$(B)/mostpop --items $(D)/items.jsonl -n $(DS_TOPN) < $< > $@.tmp && mv $@.tmp $@
 .PHONY: grid grid-one
 grid-one: $(D)/train.pairs.jsonl $(D)/valid.eval.prompts.jsonl $(BASE_DIR)/config.json
 	parallel -j $(GRID_JOBS) $(GRID_PARALLEL_OPTS) --halt now,fail=1 \
@@ -188,6 +200,24 @@ grid-one: $(D)/train.pairs.jsonl $(D)/valid.eval.prompts.jsonl $(BASE_DIR)/confi
 	  --out $(REPORTS_DIR)/grid-$(DATASET) --points "$(GRID_POINTS)"
 grid: all
 	@$(MAKE) --no-print-directory grid-one DATASET=$(DATASET)
+
+# ---- learning-rate (x epochs) sweep for BIGRec, selected by VALIDATION NDCG@10 ----
+# The issue's rule: an LLM method that does not beat MostPop makes the LLM comparison noise,
+# so tune the learning rate (above all) on validation first. MostPop's validation score is
+# reported beside every point. Points: runs/DS/lr<lr>-e<epochs>/ (BIGRec flags).
+#   make lr-sweep DATASET=x [LR_GRID="..."] [EPOCH_GRID="..."] [GRID_JOBS=n] [THREADS=n]
+LR_GRID    ?= 1e-3 2e-3 4e-3 8e-3
+EPOCH_GRID ?= $(DS_EPOCHS)
+LR_POINTS = $(foreach l,$(LR_GRID),$(foreach e,$(EPOCH_GRID),lr$(l)-e$(e)))
+$(foreach l,$(LR_GRID),$(foreach e,$(EPOCH_GRID),$(eval FT_lr$(l)-e$(e) = $(FT_bigrec))$(eval LR_lr$(l)-e$(e) = $(l))$(eval EP_lr$(l)-e$(e) = $(e))))
+.PHONY: lr-sweep lr-sweep-one
+lr-sweep-one: $(D)/train.pairs.jsonl $(D)/valid.eval.prompts.jsonl $(BASE_DIR)/config.json $(R)/mostpop.val.metrics.json
+	parallel -j $(GRID_JOBS) $(GRID_PARALLEL_OPTS) --halt now,fail=1 \
+	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(R)/{}.val.metrics.json $(R)/{}.vald3.metrics.json' ::: $(LR_POINTS)
+	/usr/bin/python3 pipelines/report.py lrsweep --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk \
+	  --out $(REPORTS_DIR)/lr-$(DATASET) --points "$(LR_POINTS)"
+lr-sweep: all
+	@$(MAKE) --no-print-directory lr-sweep-one DATASET=$(DATASET)
 
 # ---- top-level targets ----
 DATASETS_ALL ?= $(patsubst configs/datasets/%.mk,%,$(wildcard configs/datasets/*-cpu.mk))

@@ -33,3 +33,16 @@ best=$(jq -r '[.points[]] | max_by(."NDCG@10") | .lambda' $G)
 [ "$(jq -r '.best.lambda' $G)" = "$best" ] || die "grid did not select the best validation NDCG@10"
 cmp -s <(jq -S . $R/grid-l0.05-b1.6.val.metrics.json | jq .n) <(wc -l < $D/valid.use.jsonl) || die "grid points are not scored on the validation samples"
 echo "grid ok: best lambda $best"
+# learning-rate x epochs sweep: points train with their own lr/epochs, MostPop scored on the
+# same validation samples, selection by validation NDCG@10
+$M lr-sweep-one LR_GRID="1e-3 4e-3" EPOCH_GRID="1" GRID_JOBS=2 > lr.log 2>&1 || { tail -20 lr.log; die "make lr-sweep-one failed"; }
+L=$T/reports/lr-ml100k-smoke.json
+[ "$(jq '.points|length' $L)" = 2 ] || die "lr report lacks its 2 points"
+grep -q -- '--lr 4e-3 --epochs 1' lr.log || die "sweep point lr4e-3-e1 did not train at lr 4e-3"
+best=$(jq -r '[.points[]] | max_by(."NDCG@10") | .lr' $L)
+[ "$(jq -r '.best.lr' $L)" = "$best" ] || die "lr sweep did not select the best validation NDCG@10"
+[ "$(jq .n $R/mostpop.val.metrics.json)" = "$(wc -l < $D/valid.use.jsonl)" ] || die "MostPop not scored on the validation samples"
+mp=$(jq '.mostpop."NDCG@10"' $L); bn=$(jq '.points[0]."NDCG@10"' $L)
+[ "$(jq -r .best_beats_mostpop $L)" = "$(/usr/bin/python3 -c "print('true' if $bn > $mp and $(jq '.points[0]."HR@10"' $L) > $(jq '.mostpop."HR@10"' $L) else 'false')")" ] \
+  || die "best_beats_mostpop disagrees with the numbers"
+echo "lr sweep ok: best lr $best"
