@@ -193,7 +193,7 @@ $(R)/mostpop.val.ranked.jsonl: $(D)/valid.use.jsonl
 	@mkdir -p $(R)
 	$(B)/mostpop --items $(D)/items.jsonl -n $(DS_TOPN) < $< > $@.tmp && mv $@.tmp $@
 .PHONY: grid grid-one
-grid-one: $(D)/train.pairs.jsonl $(D)/valid.eval.prompts.jsonl $(BASE_DIR)/config.json
+grid-one: $(D)/train.pairs.jsonl $(D)/valid.eval.prompts.jsonl $(BASE_DIR)/config.json $(R)/mostpop.val.metrics.json
 	parallel -j $(GRID_JOBS) $(GRID_PARALLEL_OPTS) --halt now,fail=1 \
 	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(R)/{}.val.metrics.json' ::: $(GRID_POINTS)
 	/usr/bin/python3 pipelines/report.py grid --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk \

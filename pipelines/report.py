@@ -193,15 +193,21 @@ def fig4(args, pv):
     return out, md
 
 
-def grid(args, pv):
-    R = args.runs
+def val_points(args):
+    """(name, validation metrics) of each finished search point, best validation NDCG@10 first."""
     pts = []
     for name in args.points.split():
-        p = os.path.join(R, name + ".val.metrics.json")
+        p = os.path.join(args.runs, name + ".val.metrics.json")
         if os.path.exists(p):
-            lam, bp = name[len("grid-l"):].split("-b")
-            pts.append((name, float(lam), float(bp), load(p)))
-    pts.sort(key=lambda x: -x[3]["NDCG@10"])
+            pts.append((name, load(p)))
+    return sorted(pts, key=lambda x: -x[1]["NDCG@10"])
+
+
+def grid(args, pv):
+    pts = []
+    for name, r in val_points(args):
+        lam, bp = name[len("grid-l"):].split("-b")
+        pts.append((name, float(lam), float(bp), r))
     best = pts[0] if pts else None
     out = {"table": "grid", "selected_by": "validation NDCG@10",
            "points": [{"lambda": l, "beta_prime": b, "beta": 1 - 1 / b, **{m: r.get(m) for m in METRICS}} for _, l, b, r in pts],
@@ -210,6 +216,11 @@ def grid(args, pv):
           "| lambda | beta' | beta | " + " | ".join("val " + m for m in METRICS) + " |", "|---:|---:|---:|" + "---:|" * len(METRICS)]
     for _, l, b, r in pts:
         md.append(f"| {l:g} | {b:g} | {1 - 1 / b:.3f} | " + " | ".join(fmt(r.get(m)) for m in METRICS) + " |")
+    mp_path = os.path.join(args.runs, "mostpop.val.metrics.json")
+    if os.path.exists(mp_path):
+        mp = load(mp_path)
+        out["mostpop"] = {m: mp.get(m) for m in METRICS}
+        md.append("| MostPop | | | " + " | ".join(fmt(mp.get(m)) for m in METRICS) + " |")
     if best:
         md += ["", f"Best: lambda = {best[1]:g}, beta' = {best[2]:g}. Set DS_LAMBDA / DS_BETA_PRIME in the config to use it."]
     md += prov_md(pv)
@@ -219,19 +230,16 @@ def grid(args, pv):
 def lrsweep(args, pv):
     R = args.runs
     pts = []
-    for name in args.points.split():
-        p = os.path.join(R, name + ".val.metrics.json")
-        if os.path.exists(p):
-            lr, ep = name[len("lr"):].rsplit("-e", 1)
-            log = os.path.join(R, name + ".log.jsonl")
-            best_ep = None
-            if os.path.exists(log):
-                for line in open(log):
-                    if '"epoch_end"' in line:
-                        best_ep = json.loads(line).get("best_epoch")
-            d3p = os.path.join(R, name + ".vald3.metrics.json")
-            pts.append((name, float(lr), int(ep), best_ep, load(p), load(d3p) if os.path.exists(d3p) else {}))
-    pts.sort(key=lambda x: -x[4]["NDCG@10"])
+    for name, r in val_points(args):
+        lr, ep = name[len("lr"):].rsplit("-e", 1)
+        log = os.path.join(R, name + ".log.jsonl")
+        best_ep = None
+        if os.path.exists(log):
+            for line in open(log):
+                if '"epoch_end"' in line:
+                    best_ep = json.loads(line).get("best_epoch")
+        d3p = os.path.join(R, name + ".vald3.metrics.json")
+        pts.append((name, float(lr), int(ep), best_ep, r, load(d3p) if os.path.exists(d3p) else {}))
     mp_path = os.path.join(R, "mostpop.val.metrics.json")
     mp = load(mp_path) if os.path.exists(mp_path) else None
     best = pts[0] if pts else None

@@ -7,7 +7,9 @@
 # samples, 500 valid, 1000 test, model demo.json d=128 x 2 layers) — sized to what one
 # 3-hour working session could run for three datasets; raise DS_TRAIN_MAX/DS_LM_MAX and
 # DS_MODEL for a longer run.
-# Cost on 2 cores: see the report's stage times. Paper scale: games-paper.mk (GPU).
+# Paper scale: games-paper.mk (GPU).
+# Cost on 2 cores (measured, reports/*-games-cpu.md): all stages of table3 + ablation + fig4
+# about 13 min of compute (table3 alone 11 min incl. the seqrec baselines).
 include configs/scales/cpu.mk
 DS_IMPORT      = --format tsv $(DATA_ROOT)/amazon2018-games --since 2015-10-01 --until 2018-11-01 --core 5
 DS_CATEGORY    = games
