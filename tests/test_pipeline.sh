@@ -7,6 +7,10 @@ $M table3-one > make.log 2>&1 || { tail -30 make.log; die "make table3-one faile
 R=$T/runs/ml100k-smoke; D=$T/data/ml100k-smoke
 test -s $T/reports/table3-ml100k-smoke.md || die "no report"
 grep -q '^| BIGRec+CFT |' $T/reports/table3-ml100k-smoke.md || die "report lacks the BIGRec+CFT row"
+# MostPop recommends the same ten items to everyone; the LLM rows' counts match their ranked lists
+[ "$(jq '.distinct_at_10.MostPop' $T/reports/table3-ml100k-smoke.json)" = 10 ] || die "MostPop Distinct@10 is not 10"
+[ "$(jq '.distinct_at_10."BIGRec+CFT"' $T/reports/table3-ml100k-smoke.json)" = \
+  "$(jq -r '.items[:10][]' $T/runs/ml100k-smoke/cft.bigrec.ranked.jsonl | sort -u | wc -l)" ] || die "Distinct@10 disagrees with the ranked lists"
 for r in mostpop bigrec.bigrec bigrec.d3 cft.bigrec cft.d3; do
   n=$(jq .n $R/$r.metrics.json); [ "$n" = 40 ] || die "$r: evaluated $n samples, expected 40"
 done
