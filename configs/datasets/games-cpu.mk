@@ -14,3 +14,6 @@ include configs/scales/cpu.mk
 DS_IMPORT      = --format tsv $(DATA_ROOT)/amazon2018-games --since 2015-10-01 --until 2018-11-01 --core 5
 DS_CATEGORY    = games
 DS_MAXNEW      = 48
+# lambda selected by `make grid` on validation NDCG@10 (reports/grid-games-cpu.md, 3 x 3
+# points; the spread between points is within validation noise); beta' stays 1.6
+DS_LAMBDA      = 0.025

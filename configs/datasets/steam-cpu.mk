@@ -13,5 +13,6 @@ DS_LM_MAX      = 0
 # 4 layers) did no better (reports/steam-cpu-medium/): the demo model is kept.
 # 1,000 validation samples: the lr sweep and early stopping select on them
 DS_VALID_MAX   = 1000
-# selected on validation NDCG@10 (reports/lr-steam-cpu.md: flat from 5e-4 to 1.6e-2)
-DS_LR          = 8e-3
+# selected on validation NDCG@10 among lr 5e-4..1.6e-2 x 1 or 3 epochs (reports/lr-steam-cpu.md)
+DS_LR          = 2e-3
+DS_EPOCHS      = 3
