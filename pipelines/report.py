@@ -37,7 +37,9 @@ def paper_key(dataset):
 def provenance(args):
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+        # reports/ itself does not count: writing one report must not mark the next one dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!reports"],
+                               capture_output=True, text=True).stdout.strip()
         commit += "-dirty" if dirty else ""
     except OSError:
         commit = "unknown"
