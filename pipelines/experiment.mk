@@ -48,6 +48,10 @@ FT_wotw   = --lambda $(DS_LAMBDA) --beta 1
 # length normalisation (D3's released code; the paper keeps 5 beams for all methods)
 DEC_bigrec = --length-penalty 1.0
 DEC_d3     = --length-penalty 0.0 --constrain $(D)/items.jsonl
+# D3 as its authors released it (SAI990323/DecodingMatters): 10 beams and 10 titles returned,
+# so the top 10 are all generated, not 5 generated + 5 second-nearest matches
+DEC_d3b10  = $(DEC_d3)
+BEAMS_d3b10 = 10
 
 .PHONY: data prompts tokenizer base finetune table3-one ablation-one fig4-one check-dataset
 .SECONDARY:
@@ -113,14 +117,14 @@ $(R)/%/config.json: $(BASE_DIR)/config.json $(D)/train.pairs.jsonl $(D)/valid.pr
 	  --save-every 50 --log $(R)/$*.log.jsonl $(DS_FT_EXTRA)
 
 # ---- inference: decode (BIGRec / D3), ground (interleave), metrics ----
-# runs/<DS>/<model>/pred.<dec>.jsonl ; nohist = prompts without the behaviour sequence (Fig. 4)
+# runs/<DS>/<model>.<dec>[.nohist].pred.jsonl ; nohist = prompts without the behaviour sequence (Fig. 4)
+BEAMS_OF = $(or $(BEAMS_$(word 2,$(subst ., ,$(1)))),$(DS_BEAMS))
 .SECONDEXPANSION:
 $(R)/%.pred.jsonl: $$(R)/$$(firstword $$(subst ., ,$$*))/config.json $(D)/test.prompts.jsonl $(D)/test.nohist.prompts.jsonl
-	@m=$(firstword $(subst ., ,$*)); dec=$(word 2,$(subst ., ,$*)); in=$(D)/test.prompts.jsonl; \
+	@m=$(firstword $(subst ., ,$*)); in=$(D)/test.prompts.jsonl; \
 	  case $* in *.nohist) in=$(D)/test.nohist.prompts.jsonl;; esac; \
-	  if [ $$dec = d3 ]; then flags="$(DEC_d3)"; else flags="$(DEC_bigrec)"; fi; \
-	  $(TIMED) decode-$* $(B)/decode --model $(R)/$$m --beams $(DS_BEAMS) --return $(DS_BEAMS) --max-new-tokens $(DS_MAXNEW) \
-	    --threads $(THREADS) $$flags < $$in > $@.tmp && mv $@.tmp $@
+	  $(TIMED) decode-$* $(B)/decode --model $(R)/$$m --beams $(call BEAMS_OF,$*) --return $(call BEAMS_OF,$*) \
+	    --max-new-tokens $(DS_MAXNEW) --threads $(THREADS) $(DEC_$(word 2,$(subst ., ,$*))) < $$in > $@.tmp && mv $@.tmp $@
 $(R)/%.ranked.jsonl: $(R)/%.pred.jsonl
 	$(TIMED) ground-$* $(B)/ground --model $(R)/$(firstword $(subst ., ,$*)) --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) < $< > $@.tmp && mv $@.tmp $@
 $(R)/mostpop.ranked.jsonl: $(D)/test.use.jsonl
@@ -150,9 +154,10 @@ $(R)/sasrec-star.ranked.jsonl $(R)/gru4rec-star.ranked.jsonl: $(R)/%.ranked.json
 BASELINE_RUNS = $(SEQREC_MODELS) gru4rec-star sasrec-star
 baselines-one: $(foreach r,$(BASELINE_RUNS),$(R)/$(r).metrics.json)
 
-TABLE3_RUNS = mostpop bigrec.bigrec bigrec.d3 cft.bigrec cft.d3 $(if $(filter 1,$(WITH_BASELINES)),$(BASELINE_RUNS))
+TABLE3_RUNS = mostpop bigrec.bigrec bigrec.d3 cft.bigrec cft.d3 bigrec.d3b10 cft.d3b10 $(if $(filter 1,$(WITH_BASELINES)),$(BASELINE_RUNS))
 WITH_BASELINES ?= 1
-TABLE3_CMP  = cft.bigrec__vs__bigrec.bigrec cft.d3__vs__bigrec.d3 bigrec.bigrec__vs__mostpop
+TABLE3_CMP  = cft.bigrec__vs__bigrec.bigrec cft.d3__vs__bigrec.d3 bigrec.bigrec__vs__mostpop \
+	      cft.d3b10__vs__bigrec.d3b10 bigrec.d3b10__vs__mostpop cft.d3b10__vs__mostpop
 table3-one: $(foreach r,$(TABLE3_RUNS),$(R)/$(r).metrics.json) $(foreach c,$(TABLE3_CMP),$(R)/$(c).compare.json)
 	/usr/bin/python3 pipelines/report.py table3 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table3-$(DATASET)
 

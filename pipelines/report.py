@@ -96,7 +96,8 @@ def distinct_at(ranked_path, k):
 def table3(args, pv):
     R = args.runs
     rows = [("MostPop", "mostpop"), ("BIGRec", "bigrec.bigrec"), ("D3", "bigrec.d3"),
-            ("BIGRec+CFT", "cft.bigrec"), ("D3+CFT", "cft.d3")]
+            ("BIGRec+CFT", "cft.bigrec"), ("D3+CFT", "cft.d3"),
+            ("D3 (10 beams)", "bigrec.d3b10"), ("D3+CFT (10 beams)", "cft.d3b10")]
     base = [(name, run) for name, run in [("Caser", "caser"), ("GRU4Rec", "gru4rec"), ("SASRec", "sasrec"),
                                           ("GRU4Rec*", "gru4rec-star"), ("SASRec*", "sasrec-star")]
             if os.path.exists(os.path.join(R, run + ".metrics.json"))]
@@ -130,7 +131,10 @@ def table3(args, pv):
     md += ["", "## CFT vs its base (paired bootstrap, 1000 resamples, 95% CI of the difference)", "",
            "| Comparison | metric | this | base | diff | rel. | 95% CI | p |", "|---|---|---:|---:|---:|---:|---|---:|"]
     for label, cmpf in [("BIGRec+CFT vs BIGRec", "cft.bigrec__vs__bigrec.bigrec"), ("D3+CFT vs D3", "cft.d3__vs__bigrec.d3"),
-                        ("BIGRec vs MostPop", "bigrec.bigrec__vs__mostpop")]:
+                        ("BIGRec vs MostPop", "bigrec.bigrec__vs__mostpop"),
+                        ("D3+CFT vs D3 (10 beams)", "cft.d3b10__vs__bigrec.d3b10"),
+                        ("D3 (10 beams) vs MostPop", "bigrec.d3b10__vs__mostpop"),
+                        ("D3+CFT (10 beams) vs MostPop", "cft.d3b10__vs__mostpop")]:
         p = os.path.join(R, cmpf + ".compare.json")
         if not os.path.exists(p):
             continue

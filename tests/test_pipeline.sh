@@ -17,9 +17,11 @@ done
 # every test prompt got 5 beams from unconstrained decoding
 [ "$(wc -l < $R/cft.bigrec.pred.jsonl)" = 40 ] || die "cft.bigrec: not one prediction per prompt"
 jq -e 'select((.predict|length) != 5)' $R/cft.bigrec.pred.jsonl >/dev/null && die "a BIGRec prediction lacks 5 beams"
+# D3 as released: 10 beams returned, so the top 10 are all generated titles
+jq -e 'select((.predict|length) != 10)' $R/cft.d3b10.pred.jsonl >/dev/null && die "a D3 (10 beams) prediction lacks 10 titles"
 # D3's constrained decoding only produces catalogue titles
 jq -r '.title' $D/items.jsonl | sort -u > titles.txt
-jq -r '.predict[]' $R/cft.d3.pred.jsonl $R/bigrec.d3.pred.jsonl | sort -u > pred.txt
+jq -r '.predict[]' $R/cft.d3.pred.jsonl $R/bigrec.d3.pred.jsonl $R/cft.d3b10.pred.jsonl | sort -u > pred.txt
 [ -s pred.txt ] || die "D3 produced no titles"
 comm -23 pred.txt titles.txt > outside.txt
 [ ! -s outside.txt ] || die "D3 generated titles outside the catalogue: $(head -3 outside.txt)"
