@@ -181,19 +181,18 @@ GRID_POINTS = $(foreach l,$(GRID_LAMBDAS),$(foreach b,$(GRID_BETAPS),grid-l$(l)-
 $(foreach l,$(GRID_LAMBDAS),$(foreach b,$(GRID_BETAPS),$(eval FT_grid-l$(l)-b$(b) = --lambda $(l) --beta-prime $(b))))
 $(D)/valid.eval.prompts.jsonl: $(D)/valid.use.jsonl
 	$(B)/mkprompt --category $(DS_CATEGORY) -o $@ < $<
-$(R)/%.val.ranked.jsonl: $(R)/%/config.json $(D)/valid.eval.prompts.jsonl
-	$(TIMED) val-$* sh -c '$(B)/decode --model $(R)/$* --beams $(DS_BEAMS) --return $(DS_BEAMS) --max-new-tokens $(DS_MAXNEW) \
-	  --threads $(THREADS) $(DEC_bigrec) < $(D)/valid.eval.prompts.jsonl | \
-	  $(B)/ground --model $(R)/$* --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) > $@.tmp' && mv $@.tmp $@
-# the same with D3's decoding (trie-constrained, no length normalisation)
-$(R)/%.vald3.ranked.jsonl: $(R)/%/config.json $(D)/valid.eval.prompts.jsonl
-	$(TIMED) vald3-$* sh -c '$(B)/decode --model $(R)/$* --beams $(DS_BEAMS) --return $(DS_BEAMS) --max-new-tokens $(DS_MAXNEW) \
-	  --threads $(THREADS) $(DEC_d3) < $(D)/valid.eval.prompts.jsonl | \
-	  $(B)/ground --model $(R)/$* --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) > $@.tmp' && mv $@.tmp $@
-$(R)/%.vald3.metrics.json: $(R)/%.vald3.ranked.jsonl
-	$(B)/metrics --truth $(D)/valid.use.jsonl --items $(D)/items.jsonl --ranked $< -q > $@.tmp && mv $@.tmp $@
-$(R)/%.val.metrics.json: $(R)/%.val.ranked.jsonl
-	$(B)/metrics --truth $(D)/valid.use.jsonl --items $(D)/items.jsonl --ranked $< -q > $@.tmp && mv $@.tmp $@
+# validation scoring of a fine-tuned run: <run>.val.* with BIGRec's decoding (what the searches
+# select on), <run>.vald3.* with D3's (reference)
+define VALIDATION_RULES
+$(R)/%.$(1).ranked.jsonl: $(R)/%/config.json $(D)/valid.eval.prompts.jsonl
+	$(TIMED) $(1)-$$* sh -c '$(B)/decode --model $(R)/$$* --beams $(DS_BEAMS) --return $(DS_BEAMS) --max-new-tokens $(DS_MAXNEW) \
+	  --threads $(THREADS) $(DEC_$(2)) < $(D)/valid.eval.prompts.jsonl | \
+	  $(B)/ground --model $(R)/$$* --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) > $$@.tmp' && mv $$@.tmp $$@
+$(R)/%.$(1).metrics.json: $(R)/%.$(1).ranked.jsonl
+	$(B)/metrics --truth $(D)/valid.use.jsonl --items $(D)/items.jsonl --ranked $$< -q > $$@.tmp && mv $$@.tmp $$@
+endef
+$(eval $(call VALIDATION_RULES,val,bigrec))
+$(eval $(call VALIDATION_RULES,vald3,d3))
 $(R)/mostpop.val.ranked.jsonl: $(D)/valid.use.jsonl
 	@mkdir -p $(R)
 	$(B)/mostpop --items $(D)/items.jsonl -n $(DS_TOPN) < $< > $@.tmp && mv $@.tmp $@

@@ -225,6 +225,12 @@ def val_points(args):
     return sorted(pts, key=lambda x: -x[1]["NDCG@10"])
 
 
+def val_mostpop(args):
+    """MostPop's metrics on the same validation samples, or None when not computed."""
+    p = os.path.join(args.runs, "mostpop.val.metrics.json")
+    return load(p) if os.path.exists(p) else None
+
+
 def grid(args, pv):
     pts = []
     for name, r in val_points(args):
@@ -238,9 +244,8 @@ def grid(args, pv):
           "| lambda | beta' | beta | " + " | ".join("val " + m for m in METRICS) + " |", "|---:|---:|---:|" + "---:|" * len(METRICS)]
     for _, l, b, r in pts:
         md.append(f"| {l:g} | {b:g} | {1 - 1 / b:.3f} | " + " | ".join(fmt(r.get(m)) for m in METRICS) + " |")
-    mp_path = os.path.join(args.runs, "mostpop.val.metrics.json")
-    if os.path.exists(mp_path):
-        mp = load(mp_path)
+    mp = val_mostpop(args)
+    if mp:
         out["mostpop"] = {m: mp.get(m) for m in METRICS}
         md.append("| MostPop | | | " + " | ".join(fmt(mp.get(m)) for m in METRICS) + " |")
     if best:
@@ -262,8 +267,7 @@ def lrsweep(args, pv):
                     best_ep = json.loads(line).get("best_epoch")
         d3p = os.path.join(R, name + ".vald3.metrics.json")
         pts.append((name, float(lr), int(ep), best_ep, r, load(d3p) if os.path.exists(d3p) else {}))
-    mp_path = os.path.join(R, "mostpop.val.metrics.json")
-    mp = load(mp_path) if os.path.exists(mp_path) else None
+    mp = val_mostpop(args)
     best = pts[0] if pts else None
     beats = bool(best and mp and best[4]["NDCG@10"] > mp["NDCG@10"] and best[4]["HR@10"] > mp["HR@10"])
     out = {"table": "lrsweep", "method": "BIGRec", "selected_by": "validation NDCG@10",
