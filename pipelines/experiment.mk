@@ -52,6 +52,12 @@ DEC_d3     = --length-penalty 0.0 --constrain $(D)/items.jsonl
 # so the top 10 are all generated, not 5 generated + 5 second-nearest matches
 DEC_d3b10  = $(DEC_d3)
 BEAMS_d3b10 = 10
+# D3's ranking computed exactly: the 10 catalogue titles with the highest sum of log-probs,
+# over every title (decode --exact; 64 rows per prompt at first, more where a prompt needs
+# them to be certified): what D3's beam search approximates, with no beam width to choose
+DEC_d3x    = $(DEC_d3) --exact --max-frontier 1024
+BEAMS_d3x  = 64
+RETURN_d3x = 10
 
 .PHONY: data prompts tokenizer base finetune table3-one ablation-one fig4-one check-dataset
 .SECONDARY:
@@ -73,12 +79,20 @@ $(D)/split.done: $(D)/interactions.jsonl
 # first N valid samples can be a few days: Steam's first 1,000 are 11 days of a summer sale)
 $(D)/train.use.jsonl: $(D)/split.done
 	@if [ "$(DS_TRAIN_MAX)" -gt 0 ]; then tail -n $(DS_TRAIN_MAX) $(D)/train.jsonl; else cat $(D)/train.jsonl; fi > $@.tmp && mv $@.tmp $@
-EVERY_KTH = n=$$(wc -l < $(1)); k=$$(( n / $(2) )); [ $$k -ge 1 ] || k=1; \
-	  awk -v k=$$k -v m=$(2) '(NR-1)%k==0 && c<m {print; c++}' $(1) > $@.tmp && mv $@.tmp $@
-$(D)/valid.use.jsonl: $(D)/split.done
-	@$(call EVERY_KTH,$(D)/valid.jsonl,$(DS_VALID_MAX))
-$(D)/test.use.jsonl: $(D)/split.done
-	@$(call EVERY_KTH,$(D)/test.jsonl,$(DS_TEST_MAX))
+# (0 = all). $(D)/<split>.size holds the sample size; it is rewritten (at parse time, so that
+# `make -q` stays meaningful) only when DS_VALID_MAX / DS_TEST_MAX changes, which rebuilds the
+# sample. An unchanged sample keeps its file and mtime, so nothing downstream reruns.
+ifneq ($(wildcard configs/datasets/$(DATASET).mk),)
+$(foreach x,valid:$(DS_VALID_MAX) test:$(DS_TEST_MAX),$(shell mkdir -p $(D) && f=$(D)/$(word 1,$(subst :, ,$(x))).size; \
+  [ "$$(cat $$f 2>/dev/null)" = "$(word 2,$(subst :, ,$(x)))" ] || echo $(word 2,$(subst :, ,$(x))) > $$f))
+endif
+EVERY_KTH = n=$$(wc -l < $(1)); m=$(2); [ $$m -gt 0 ] || m=$$n; k=$$(( n / (m > 0 ? m : 1) )); [ $$k -ge 1 ] || k=1; \
+	  awk -v k=$$k -v m=$$m '(NR-1)%k==0 && c<m {print; c++}' $(1) > $@.tmp && \
+	  { cmp -s $@.tmp $@ && rm -f $@.tmp && touch -r $@ $(3) || mv $@.tmp $@; }
+$(D)/valid.use.jsonl: $(D)/split.done $(D)/valid.size
+	@$(call EVERY_KTH,$(D)/valid.jsonl,$(DS_VALID_MAX),$(D)/valid.size)
+$(D)/test.use.jsonl: $(D)/split.done $(D)/test.size
+	@$(call EVERY_KTH,$(D)/test.jsonl,$(DS_TEST_MAX),$(D)/test.size)
 data: $(D)/train.use.jsonl $(D)/valid.use.jsonl $(D)/test.use.jsonl
 
 # ---- prompts (Table 1 template) ----
@@ -119,11 +133,12 @@ $(R)/%/config.json: $(BASE_DIR)/config.json $(D)/train.pairs.jsonl $(D)/valid.pr
 # ---- inference: decode (BIGRec / D3), ground (interleave), metrics ----
 # runs/<DS>/<model>.<dec>[.nohist].pred.jsonl ; nohist = prompts without the behaviour sequence (Fig. 4)
 BEAMS_OF = $(or $(BEAMS_$(word 2,$(subst ., ,$(1)))),$(DS_BEAMS))
+RETURN_OF = $(or $(RETURN_$(word 2,$(subst ., ,$(1)))),$(call BEAMS_OF,$(1)))
 .SECONDEXPANSION:
 $(R)/%.pred.jsonl: $$(R)/$$(firstword $$(subst ., ,$$*))/config.json $(D)/test.prompts.jsonl $(D)/test.nohist.prompts.jsonl
 	@m=$(firstword $(subst ., ,$*)); in=$(D)/test.prompts.jsonl; \
 	  case $* in *.nohist) in=$(D)/test.nohist.prompts.jsonl;; esac; \
-	  $(TIMED) decode-$* $(B)/decode --model $(R)/$$m --beams $(call BEAMS_OF,$*) --return $(call BEAMS_OF,$*) \
+	  $(TIMED) decode-$* $(B)/decode --model $(R)/$$m --beams $(call BEAMS_OF,$*) --return $(call RETURN_OF,$*) \
 	    --max-new-tokens $(DS_MAXNEW) --threads $(THREADS) $(DEC_$(word 2,$(subst ., ,$*))) < $$in > $@.tmp && mv $@.tmp $@
 $(R)/%.ranked.jsonl: $(R)/%.pred.jsonl
 	$(TIMED) ground-$* $(B)/ground --model $(R)/$(firstword $(subst ., ,$*)) --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) < $< > $@.tmp && mv $@.tmp $@
@@ -154,10 +169,11 @@ $(R)/sasrec-star.ranked.jsonl $(R)/gru4rec-star.ranked.jsonl: $(R)/%.ranked.json
 BASELINE_RUNS = $(SEQREC_MODELS) gru4rec-star sasrec-star
 baselines-one: $(foreach r,$(BASELINE_RUNS),$(R)/$(r).metrics.json)
 
-TABLE3_RUNS = mostpop bigrec.bigrec bigrec.d3 cft.bigrec cft.d3 bigrec.d3b10 cft.d3b10 $(if $(filter 1,$(WITH_BASELINES)),$(BASELINE_RUNS))
+TABLE3_RUNS = mostpop bigrec.bigrec bigrec.d3 cft.bigrec cft.d3 bigrec.d3b10 cft.d3b10 bigrec.d3x cft.d3x $(if $(filter 1,$(WITH_BASELINES)),$(BASELINE_RUNS))
 WITH_BASELINES ?= 1
 TABLE3_CMP  = cft.bigrec__vs__bigrec.bigrec cft.d3__vs__bigrec.d3 bigrec.bigrec__vs__mostpop \
-	      cft.d3b10__vs__bigrec.d3b10 bigrec.d3b10__vs__mostpop cft.d3b10__vs__mostpop
+	      cft.d3b10__vs__bigrec.d3b10 bigrec.d3b10__vs__mostpop cft.d3b10__vs__mostpop \
+	      cft.d3x__vs__bigrec.d3x bigrec.d3x__vs__mostpop cft.d3x__vs__mostpop
 table3-one: $(foreach r,$(TABLE3_RUNS),$(R)/$(r).metrics.json) $(foreach c,$(TABLE3_CMP),$(R)/$(c).compare.json)
 	/usr/bin/python3 pipelines/report.py table3 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table3-$(DATASET)
 

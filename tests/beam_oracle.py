@@ -237,6 +237,25 @@ def cmd_beam(a):
         print(json.dumps({"id": r["id"], "predict_ids": [t for t, _ in res], "scores": [s for _, s in res]}))
 
 
+def cmd_exact(a):
+    """D3's ranking by brute force: every catalogue sequence (EOS included, at most max_new
+    tokens) scored by teacher forcing, sum of full-vocabulary log-probs; the best `ret`."""
+    cfg, W = load(a.dir)
+    cat = [json.loads(l)["ids"] for l in open(a.constrain_ids) if l.strip()]
+    cat = [c for c in cat if len(c) <= a.max_new]
+    for r in read_prompts(a.prompts):
+        P = len(r["prompt_ids"])
+        scored = []
+        for c in cat:
+            ids = torch.tensor([r["prompt_ids"] + c])
+            _, logits = forward(cfg, W, ids)
+            lp = torch.log_softmax(logits[0, P - 1:-1].double(), dim=-1)
+            scored.append((float(lp[torch.arange(len(c)), torch.tensor(c)].sum()), c[:-1]))
+        scored.sort(key=lambda x: -x[0])
+        top = scored[:a.ret]
+        print(json.dumps({"id": r["id"], "predict_ids": [t for _, t in top], "scores": [s for s, _ in top]}))
+
+
 def cmd_hf(a):
     from transformers import Qwen2ForCausalLM
     m = Qwen2ForCausalLM.from_pretrained(a.dir, torch_dtype=torch.float32).eval()
@@ -358,7 +377,7 @@ def main():
     p = sp.add_parser("catalogue"); p.add_argument("out")
     for k, v in [("n", 30), ("vocab", 64), ("seed", 3), ("min_len", 1), ("max_len", 6), ("eos", 2), ("first", 12)]:
         p.add_argument("--" + k.replace("_", "-"), dest=k, type=int, default=v)
-    for name in ("beam", "hf"):
+    for name in ("beam", "hf", "exact"):
         p = sp.add_parser(name); p.add_argument("dir"); p.add_argument("prompts")
         for k, v in [("beams", 5), ("ret", 5), ("max_new", 12), ("eos", 2), ("pad", 0)]:
             p.add_argument("--" + k.replace("_", "-"), dest=k, type=int, default=v)

@@ -9,6 +9,8 @@ M="--vocab 64 --hidden 32 --layers 2 --heads 4 --kv 2 --ffn 48 --eos 2"
 $PY "$O" mkckpt ck $M ++ mkckpt tied --vocab 64 --hidden 32 --layers 1 --heads 2 --kv 1 --ffn 40 --eos 2 --tie --seed 5 \
   ++ prompts p.jsonl --n 6 --vocab 64 ++ catalogue cat.jsonl --n 40 --vocab 64 --eos 2 \
   ++ catalogue cat3.jsonl --n 3 --vocab 64 --eos 2 \
+  ++ catalogue catx.jsonl --n 300 --vocab 64 --eos 2 --first 6 \
+  ++ exact ck p.jsonl --ret 10 --max-new 12 --constrain-ids catx.jsonl --out ox.jsonl \
   ++ beam ck p.jsonl --lp 1.0 --max-new 12 --out o1.jsonl \
   ++ beam ck p.jsonl --lp 0.0 --max-new 12 --out o0.jsonl \
   ++ beam ck p.jsonl --lp 1.0 --max-new 12 --constrain-ids cat.jsonl --out oc1.jsonl \
@@ -34,11 +36,25 @@ done
 # 3 beams returning 2, one layer, tied embeddings
 "$BIN/decode" --model tied --prompt-ids --beams 3 --return 2 --max-new-tokens 8 < p.jsonl > ct.jsonl
 
+# --exact (D3's ranking over the whole catalogue) vs brute force: every one of 300 sequences
+# scored by teacher forcing. 2 rows per prompt at first, so re-searches must happen.
+"$BIN/decode" --model ck --prompt-ids --exact --beams 2 --return 10 --length-penalty 0 --max-new-tokens 12 \
+  --constrain-ids catx.jsonl --batch 3 --timing < p.jsonl > cx.jsonl 2> cx.err || { cat cx.err; die "decode --exact failed"; }
+grep -q 'decode-exact researched=[1-9][0-9]* inexact=0$' cx.err || { cat cx.err; die "--exact: expected re-searches and every prompt certified"; }
+# capped at 2 rows, some prompts cannot be certified: they say so
+"$BIN/decode" --model ck --prompt-ids --exact --beams 2 --max-frontier 2 --return 10 --length-penalty 0 --max-new-tokens 12 \
+  --constrain-ids catx.jsonl --timing < p.jsonl > cx2.jsonl 2> cx2.err
+grep -q 'decode-exact researched=0 inexact=[1-9]' cx2.err || { cat cx2.err; die "--exact at --max-frontier 2: expected uncertified prompts"; }
+# the 5-beam search over the same catalogue never beats the exact ranking, rank by rank
+"$BIN/decode" --model ck --prompt-ids --length-penalty 0 --max-new-tokens 12 --constrain-ids catx.jsonl < p.jsonl > cbx.jsonl
+expect_fail 2 'give --constrain' "$BIN/decode" --model ck --prompt-ids --exact --length-penalty 0 < p.jsonl
+expect_fail 2 'length-penalty 0' "$BIN/decode" --model ck --prompt-ids --exact --constrain-ids catx.jsonl < p.jsonl
+
 # hf*: the oracle agrees with transformers' generate() (plain and prefix-constrained); the
 # rest: decode == oracle
 $PY "$O" compare hf1.jsonl o1.jsonl hf0.jsonl o0.jsonl hfc0.jsonl oc0.jsonl hfc3.jsonl oc3.jsonl \
   cc3.jsonl oc3.jsonl c1.jsonl o1.jsonl c0.jsonl o0.jsonl cc1.jsonl oc1.jsonl \
-  cc0.jsonl oc0.jsonl ct.jsonl ot.jsonl b1.jsonl b6.jsonl --tol 1e-4 || die "decode != oracle (see above)"
+  cc0.jsonl oc0.jsonl ct.jsonl ot.jsonl b1.jsonl b6.jsonl cx.jsonl ox.jsonl --tol 1e-4 || die "decode != oracle (see above)"
 $PY - <<'PY' || die "checks on the outputs failed"
 import json
 # both finishing paths are exercised: hypotheses ending with EOS and at the length limit
@@ -56,6 +72,15 @@ for f in ("cc1.jsonl", "cc0.jsonl"):
             assert tuple(t + [2]) in cat, (f, t)
             n += 1
     assert n == 30, n
+ex = [json.loads(l) for l in open("cx.jsonl")]
+assert all(r["exact"] is True and len(r["predict_ids"]) == 10 for r in ex), ex
+assert not all(json.loads(l)["exact"] for l in open("cx2.jsonl"))
+beat = 0
+for r, b in zip(ex, (json.loads(l) for l in open("cbx.jsonl"))):
+    for s, t in zip(r["scores"], b["scores"]):
+        assert t <= s + 1e-4, (r, b)
+    beat += r["scores"][:5] != b["scores"]
+assert beat > 0   # HF's beam search loses titles (EOS ranked >= beams is dropped); the exact search does not
 for l in open("cc3.jsonl"):
     r = json.loads(l)
     assert len(r["predict_ids"]) == 3 and all(tuple(t + [2]) in cat3 for t in r["predict_ids"]), r

@@ -19,9 +19,15 @@ done
 jq -e 'select((.predict|length) != 5)' $R/cft.bigrec.pred.jsonl >/dev/null && die "a BIGRec prediction lacks 5 beams"
 # D3 as released: 10 beams returned, so the top 10 are all generated titles
 jq -e 'select((.predict|length) != 10)' $R/cft.d3b10.pred.jsonl >/dev/null && die "a D3 (10 beams) prediction lacks 10 titles"
+# D3 (exact): 10 titles per prompt, each marked certified or not (this barely trained smoke
+# model spreads its mass too thinly to certify at 1024 rows), the count in the report
+jq -e 'select((.predict|length) != 10 or (.exact|type) != "boolean")' $R/cft.d3x.pred.jsonl >/dev/null && die "a D3 (exact) prediction lacks 10 titles or its exact flag"
+grep -q '^| D3+CFT (exact) |' $T/reports/table3-ml100k-smoke.md || die "report lacks the D3+CFT (exact) row"
+[ "$(jq '.exact_certified."D3+CFT (exact)"' $T/reports/table3-ml100k-smoke.json)" = \
+  "$(jq -s 'map(select(.exact)) | length' $R/cft.d3x.pred.jsonl)" ] || die "report's certified count disagrees with the predictions"
 # D3's constrained decoding only produces catalogue titles
 jq -r '.title' $D/items.jsonl | sort -u > titles.txt
-jq -r '.predict[]' $R/cft.d3.pred.jsonl $R/bigrec.d3.pred.jsonl $R/cft.d3b10.pred.jsonl | sort -u > pred.txt
+jq -r '.predict[]' $R/cft.d3.pred.jsonl $R/bigrec.d3.pred.jsonl $R/cft.d3b10.pred.jsonl $R/cft.d3x.pred.jsonl | sort -u > pred.txt
 [ -s pred.txt ] || die "D3 produced no titles"
 comm -23 pred.txt titles.txt > outside.txt
 [ ! -s outside.txt ] || die "D3 generated titles outside the catalogue: $(head -3 outside.txt)"

@@ -31,6 +31,16 @@
  * In text mode, ids beyond the tokenizer's pieces (a vocabulary padded past the tokenizer, as
  * Qwen2's is) are never generated; they still count in the log-softmax normaliser.
  *
+ * --exact (D3's scoring: --constrain, --length-penalty 0): the --return catalogue titles with the
+ * highest sum of log-probs over the WHOLE catalogue, not over what a beam kept. Every log-prob
+ * is <= 0, so a prefix's score bounds every title below it; the search walks the trie a level
+ * at a time (a step's rows share one generation position, as infer_step needs), keeping each
+ * prefix that can still reach the current K-th best title (K = --return), at most C per
+ * prompt (C = --beams). A prompt is exact when nothing it dropped for lack of rows scored
+ * above its final K-th title; otherwise it is searched again with 4C rows and its K-th score
+ * as the bound, up to --max-frontier. Output records then carry "exact": true, or false for
+ * a prompt that reached --max-frontier uncertified (counted on stderr).
+ *
  * Speed: each prompt is prefilled once (its K/V shared by all its beams); then every step
  * advances all beams of all --batch prompts as one batch of rows (infer.c); beam reordering
  * copies no K/V (a beam's history is a list of row indices). */
@@ -48,7 +58,8 @@
 static void usage(int code) {
     fprintf(code ? stderr : stdout,
 "usage: decode --model DIR [options] < prompts.jsonl > predictions.jsonl\n"
-"Beam search (HF semantics, KV cache, all beams of --batch prompts advanced together).\n"
+"Beam search (HF semantics, KV cache, all beams of --batch prompts advanced together),\n"
+"or D3's exact ranking over the catalogue (--exact).\n"
 "  --model DIR            checkpoint (config.json, model.safetensors, tokenizer.model)\n"
 "  --beams N              beams per prompt (5)\n"
 "  --return N             hypotheses written per prompt, <= beams (5)\n"
@@ -64,6 +75,10 @@ static void usage(int code) {
 "                         output then has \"predict_ids\" (token lists without EOS); no\n"
 "                         tokenizer needed (used by the PyTorch oracle test)\n"
 "  --constrain-ids FILE   like --constrain, from lines {\"ids\": [...]} (EOS included)\n"
+"  --exact                D3's ranking over the whole catalogue (needs a constraint and\n"
+"                         --length-penalty 0): the --return best titles by sum of\n"
+"                         log-probs, certified exact; --beams = rows per prompt at first\n"
+"  --max-frontier N       --exact: most rows per prompt on a re-search (1024)\n"
 "  --timing               print one line `decode-timing key=value ...` on stderr (even\n"
 "                         with -q): seconds in prefill, decode steps, beam selection\n"
 "  -o FILE                write here atomically instead of stdout\n"
@@ -84,16 +99,20 @@ typedef struct {
     int *brow;              /* (nb) row of this beam in the step's logits */
     int *btoks, *ntoks;     /* (nb, max_new) tokens so far; spare for the next step */
     int *banc, *nanc;       /* (nb, max_new) row of each generated position in its step */
-    Hyp *hyps;              /* up to nb+1 */
+    Hyp *hyps;              /* up to nb+1 (--exact: the K best, sorted) */
     int nhyp, done;
     double worst;
+    /* --exact */
+    float lb;               /* a lower bound on the K-th title's score (an earlier search) */
+    float maxdrop;          /* best prefix score dropped for lack of rows */
+    int exact;
 } Req;
 
 typedef struct { float score; int beam, tok; } Cand;
 
-static int nb = 5, nret = 5, max_new = 64, eos = -1;
+static int nb = 5, nret = 5, max_new = 64, eos = -1, max_frontier = 1024;
 static double lp = 1.0;
-static long n_dropped_unfinished, n_short;
+static long n_dropped_unfinished, n_short, n_researched, n_inexact;
 
 /* HF BeamHypotheses.add */
 static void hyp_add(Req *r, const int *toks, int len, float sum, int gen_len) {
@@ -137,6 +156,152 @@ static void topk_push(Cand *top, int *n, int k, Cand c) {
     top[i] = c;
 }
 
+/* ---- --exact ---- */
+static int cand_cmp(const void *a, const void *b) {
+    return cand_better(a, b) ? -1 : cand_better(b, a) ? 1 : 0;
+}
+
+/* keep the K best titles in r->hyps, best first; an equal score ranks after those found earlier */
+static void exact_hyp_add(Req *r, int K, const int *toks, int len, double score) {
+    if (r->nhyp == K && !(score > r->hyps[K - 1].score)) return;
+    Hyp h = {score, len, xmalloc(sizeof(int) * (len ? len : 1))};
+    memcpy(h.toks, toks, sizeof(int) * len);
+    int i;
+    if (r->nhyp == K) { free(r->hyps[K - 1].toks); i = K - 1; }
+    else i = r->nhyp++;
+    while (i > 0 && score > r->hyps[i - 1].score) { r->hyps[i] = r->hyps[i - 1]; i--; }
+    r->hyps[i] = h;
+}
+
+/* a prefix is worth expanding if it can still reach the K-th best title */
+static float exact_threshold(const Req *r, int K) {
+    float t = r->lb;
+    if (r->nhyp == K && r->hyps[K - 1].score > t) t = (float)r->hyps[K - 1].score;
+    return t;
+}
+
+typedef struct {
+    Infer *inf;
+    const Trie *trie;
+    int V, nthreads;
+    float *logits, *lse;
+    int *s_tok, *s_pre, *s_anc;
+    Cand *cand;
+    size_t cand_cap;
+    long steps, row_steps;
+    double t_prefill, t_model, t_select;
+} Exact;
+
+/* one bounded search of B prompts, at most C rows each (B * C <= the generation cache's rows):
+ * fills r->hyps (the K = nret best titles found) and r->exact */
+static void exact_search(Exact *x, Req **R, int B, int C) {
+    int V = x->V;
+    int *lens = xmalloc(sizeof(int) * B);
+    size_t ntok = 0;
+    for (int i = 0; i < B; i++) { lens[i] = R[i]->plen; ntok += lens[i]; }
+    int *toks = xmalloc(sizeof(int) * ntok);
+    for (int i = 0, o = 0; i < B; i++) { memcpy(toks + o, R[i]->prompt, sizeof(int) * lens[i]); o += lens[i]; }
+    double tm = now_s();
+    infer_prefill(x->inf, B, lens, toks, 1, NULL, x->logits);
+    x->t_prefill += now_s() - tm;
+    free(lens); free(toks);
+    for (int i = 0; i < B; i++) {
+        Req *r = R[i];
+        for (int h = 0; h < r->nhyp; h++) free(r->hyps[h].toks);
+        free(r->hyps);
+        r->hyps = xcalloc(nret, sizeof(Hyp));
+        r->nhyp = 0;
+        r->bscore = xcalloc(C, sizeof(float));
+        r->btrie = xcalloc(C, sizeof(int));
+        r->brow = xcalloc(C, sizeof(int));
+        r->btoks = xcalloc((size_t)C * max_new, sizeof(int));
+        r->ntoks = xcalloc((size_t)C * max_new, sizeof(int));
+        r->banc = xcalloc((size_t)C * max_new, sizeof(int));
+        r->nanc = xcalloc((size_t)C * max_new, sizeof(int));
+        r->maxdrop = -INFINITY;
+        r->done = 0;
+        r->nlive = 1;
+        r->brow[0] = i;
+    }
+    int nrows = B;
+    for (int s = 0; s < max_new; s++) {
+        tm = now_s();
+#pragma omp parallel for schedule(static) num_threads(x->nthreads)
+        for (int row = 0; row < nrows; row++) x->lse[row] = infer_logsumexp(x->logits + (size_t)row * V, V);
+        int n = 0;
+        for (int i = 0; i < B; i++) {
+            Req *r = R[i];
+            if (r->done) continue;
+            /* finished titles first (they raise the bound), then the prefixes above it */
+            int nc = 0;
+            for (int b = 0; b < r->nlive; b++) {
+                int row = r->brow[b];
+                const float *lg = x->logits + (size_t)row * V;
+                const int *tk, *nx;
+                int nch = trie_children(x->trie, r->btrie[b], &tk, &nx);
+                for (int c = 0; c < nch; c++) {
+                    float sc = r->bscore[b] + (lg[tk[c]] - x->lse[row]);
+                    if (!isfinite(sc)) continue;
+                    if (tk[c] == eos) { exact_hyp_add(r, nret, r->btoks + (size_t)b * max_new, s, sc); continue; }
+                    if ((size_t)nc == x->cand_cap) {
+                        x->cand_cap = x->cand_cap ? 2 * x->cand_cap : 4096;
+                        x->cand = xrealloc(x->cand, sizeof(Cand) * x->cand_cap);
+                    }
+                    x->cand[nc++] = (Cand){sc, b, tk[c]};
+                }
+            }
+            float thr = exact_threshold(r, nret);
+            int keep = 0;
+            for (int c = 0; c < nc; c++) if (x->cand[c].score >= thr) x->cand[keep++] = x->cand[c];
+            qsort(x->cand, keep, sizeof(Cand), cand_cmp);
+            if (keep > C) {
+                if (x->cand[C].score > r->maxdrop) r->maxdrop = x->cand[C].score;
+                keep = C;
+            }
+            for (int j = 0; j < keep; j++) {
+                const Cand *cd = &x->cand[j];
+                r->bscore[j] = cd->score;     /* bscore[j] is read no more: parents sit at index beam */
+                int *dst = r->ntoks + (size_t)j * max_new;
+                memcpy(dst, r->btoks + (size_t)cd->beam * max_new, sizeof(int) * s);
+                dst[s] = cd->tok;
+                memcpy(r->nanc + (size_t)j * max_new, r->banc + (size_t)cd->beam * max_new, sizeof(int) * s);
+            }
+            /* trie nodes after the copies: btrie[cd->beam] must be read before it is overwritten */
+            int *nt = xmalloc(sizeof(int) * (keep ? keep : 1));
+            for (int j = 0; j < keep; j++) nt[j] = trie_next(x->trie, r->btrie[x->cand[j].beam], x->cand[j].tok);
+            memcpy(r->btrie, nt, sizeof(int) * keep);
+            free(nt);
+            int *tmp = r->btoks; r->btoks = r->ntoks; r->ntoks = tmp;
+            tmp = r->banc; r->banc = r->nanc; r->nanc = tmp;
+            r->nlive = keep;
+            if (keep && s + 1 == max_new) { n_dropped_unfinished += keep; keep = 0; }
+            if (!keep) { r->done = 1; continue; }
+            for (int j = 0; j < keep; j++) {
+                x->s_tok[n] = r->btoks[(size_t)j * max_new + s];
+                x->s_pre[n] = i;
+                memcpy(x->s_anc + (size_t)n * s, r->banc + (size_t)j * max_new, sizeof(int) * s);
+                r->banc[(size_t)j * max_new + s] = n;
+                r->brow[j] = n;
+                n++;
+            }
+        }
+        x->t_select += now_s() - tm;
+        if (!n) break;
+        tm = now_s();
+        infer_step(x->inf, n, x->s_tok, x->s_pre, s, x->s_anc, x->logits);
+        x->t_model += now_s() - tm;
+        nrows = n;
+        x->steps++;
+        x->row_steps += n;
+    }
+    for (int i = 0; i < B; i++) {
+        Req *r = R[i];
+        r->exact = r->maxdrop == -INFINITY || (r->nhyp == nret && r->maxdrop <= r->hyps[nret - 1].score);
+        free(r->bscore); free(r->btrie); free(r->brow); free(r->btoks); free(r->ntoks); free(r->banc); free(r->nanc);
+        r->bscore = NULL; r->btrie = NULL; r->brow = NULL; r->btoks = r->ntoks = r->banc = r->nanc = NULL;
+    }
+}
+
 /* strip what surrounds a generated title: whitespace, one pair of quotes */
 static char *clean_title(char *s) {
     size_t n = strlen(s);
@@ -160,11 +325,38 @@ static int *read_id_array(const cJSON *a, Where w, const char *field, int V, int
     return ids;
 }
 
+/* one output record; frees the request's prompt, id and hypotheses */
+static void write_req(FILE *f, Req *r, int prompt_ids, Spm *spm, int exact_mode) {
+    int k = r->nhyp < nret ? r->nhyp : nret;
+    if (k < nret) n_short++;
+    fprintf(f, "{\"id\":%s,\"%s\":[", r->id_json, prompt_ids ? "predict_ids" : "predict");
+    for (int h = 0; h < k; h++) {
+        if (h) fputc(',', f);
+        if (prompt_ids) {
+            fputc('[', f);
+            for (int t = 0; t < r->hyps[h].len; t++) fprintf(f, "%s%d", t ? "," : "", r->hyps[h].toks[t]);
+            fputc(']', f);
+        } else {
+            char *txt = spm_decode(spm, r->hyps[h].toks, r->hyps[h].len);
+            json_put_str(f, clean_title(txt));
+            free(txt);
+        }
+    }
+    fputs("],\"scores\":[", f);
+    for (int h = 0; h < k; h++) fprintf(f, "%s%.9g", h ? "," : "", r->hyps[h].score);
+    fputs("]", f);
+    if (exact_mode) fprintf(f, ",\"exact\":%s", r->exact ? "true" : "false");
+    fputs("}\n", f);
+    for (int h = 0; h < r->nhyp; h++) free(r->hyps[h].toks);
+    free(r->hyps); free(r->prompt); free(r->id_json);
+    r->hyps = NULL; r->prompt = NULL; r->id_json = NULL;
+}
+
 int main(int argc, char **argv) {
     infer_openmp_env(argv);
     util_init(argc, argv);
     const char *model_dir = NULL, *constrain = NULL, *constrain_ids = NULL, *tok_path = NULL, *out_path = NULL;
-    int batch = 16, threads = 0, prompt_ids = 0, timing = 0;
+    int batch = 16, threads = 0, prompt_ids = 0, timing = 0, exact = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
 #define NEXT() (i + 1 < argc ? argv[++i] : (die(EXIT_USAGE, "%s needs a value (see --help)", a), ""))
@@ -183,12 +375,22 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--eos")) eos = atoi(NEXT());
         else if (!strcmp(a, "--prompt-ids")) prompt_ids = 1;
         else if (!strcmp(a, "--timing")) timing = 1;
+        else if (!strcmp(a, "--exact")) exact = 1;
+        else if (!strcmp(a, "--max-frontier")) max_frontier = atoi(NEXT());
         else if (!strcmp(a, "-o")) out_path = NEXT();
         else die(EXIT_USAGE, "unknown option %s (see --help)", a);
     }
     if (!model_dir) die(EXIT_USAGE, "--model DIR is required (see --help)");
-    if (nb < 1 || nb > 64) die(EXIT_USAGE, "--beams must be in 1..64");
-    if (nret < 1 || nret > nb) die(EXIT_USAGE, "--return must be in 1..--beams");
+    if (exact) {
+        if (!constrain && !constrain_ids) die(EXIT_USAGE, "--exact ranks catalogue titles: give --constrain or --constrain-ids");
+        if (lp != 0.0) die(EXIT_USAGE, "--exact needs --length-penalty 0 (a prefix then bounds its titles' scores)");
+        if (max_frontier < 1 || max_frontier > 65536) die(EXIT_USAGE, "--max-frontier must be in 1..65536");
+        if (nb < 1 || nb > max_frontier) die(EXIT_USAGE, "--exact: --beams (first rows per prompt) must be in 1..--max-frontier");
+        if (nret < 1 || nret > 4096) die(EXIT_USAGE, "--return must be in 1..4096");
+    } else {
+        if (nb < 1 || nb > 64) die(EXIT_USAGE, "--beams must be in 1..64");
+        if (nret < 1 || nret > nb) die(EXIT_USAGE, "--return must be in 1..--beams");
+    }
     if (max_new < 1 || max_new > 4096) die(EXIT_USAGE, "--max-new-tokens must be in 1..4096");
     if (batch < 1 || batch > 4096) die(EXIT_USAGE, "--batch must be in 1..4096");
     if (threads < 0) die(EXIT_USAGE, "--threads must be >= 0");
@@ -297,12 +499,14 @@ int main(int argc, char **argv) {
     infer_set_threads(inf, threads);
     int nthreads = threads > 0 ? threads : omp_get_num_procs();
     if (batch > nreq && nreq > 0) batch = nreq;
-    infer_gen_reserve(inf, batch * nb, max_new);
+    /* rows per step: --batch prompts x --beams; --exact also fits one prompt at --max-frontier */
     int rows_cap = batch * nb;
+    if (exact && rows_cap < max_frontier) rows_cap = max_frontier;
+    infer_gen_reserve(inf, rows_cap, max_new);
     float *logits = xmalloc(sizeof(float) * (size_t)rows_cap * V);
     float *lse = xmalloc(sizeof(float) * rows_cap);
-    int kk = 2 * nb;
-    Cand *rowtop = xmalloc(sizeof(Cand) * (size_t)rows_cap * kk);
+    int kk = exact ? 1 : 2 * nb;
+    Cand *rowtop = xmalloc(sizeof(Cand) * (size_t)(exact ? 1 : rows_cap) * kk);
     int *rowtop_n = xmalloc(sizeof(int) * rows_cap);
     int *s_tok = xmalloc(sizeof(int) * rows_cap), *s_pre = xmalloc(sizeof(int) * rows_cap);
     int *s_anc = xmalloc(sizeof(int) * (size_t)rows_cap * max_new);
@@ -314,7 +518,9 @@ int main(int argc, char **argv) {
     long steps_total = 0, row_steps = 0;
     double t_prefill = 0, t_model = 0, t_select = 0, tm;
 
-    for (int b0 = 0; b0 < nreq; b0 += batch) {
+    Exact ex = {inf, trie, V, nthreads, logits, lse, s_tok, s_pre, s_anc, NULL, 0, 0, 0, 0, 0, 0};
+
+    for (int b0 = 0; !exact && b0 < nreq; b0 += batch) {
         int B = nreq - b0 < batch ? nreq - b0 : batch;
         Req *R = req + b0;
         /* prefill all prompts of the batch; each prompt's single initial beam reads row i */
@@ -443,32 +649,46 @@ int main(int argc, char **argv) {
                 for (int c = a; c > 0 && r->hyps[c].score >= r->hyps[c - 1].score; c--) {
                     Hyp t = r->hyps[c]; r->hyps[c] = r->hyps[c - 1]; r->hyps[c - 1] = t;
                 }
-            int k = r->nhyp < nret ? r->nhyp : nret;
-            if (k < nret) n_short++;
-            fprintf(out.f, "{\"id\":%s,\"%s\":[", r->id_json, prompt_ids ? "predict_ids" : "predict");
-            for (int h = 0; h < k; h++) {
-                if (h) fputc(',', out.f);
-                if (prompt_ids) {
-                    fputc('[', out.f);
-                    for (int t = 0; t < r->hyps[h].len; t++) fprintf(out.f, "%s%d", t ? "," : "", r->hyps[h].toks[t]);
-                    fputc(']', out.f);
-                } else {
-                    char *txt = spm_decode(spm, r->hyps[h].toks, r->hyps[h].len);
-                    json_put_str(out.f, clean_title(txt));
-                    free(txt);
-                }
+            write_req(out.f, r, prompt_ids, spm, 0);
+            free(r->bscore); free(r->btrie); free(r->brow); free(r->btoks); free(r->ntoks); free(r->banc); free(r->nanc);
+        }
+        progress_update(&pr, (uint64_t)(b0 + B));
+    }
+    /* --exact: bounded searches until every prompt is certified (or at --max-frontier) */
+    for (int b0 = 0; exact && b0 < nreq; b0 += batch) {
+        int B = nreq - b0 < batch ? nreq - b0 : batch;
+        Req **todo = xmalloc(sizeof(Req *) * B);
+        for (int i = 0; i < B; i++) { todo[i] = &req[b0 + i]; todo[i]->lb = -INFINITY; }
+        int np = B;
+        for (int C = nb; np > 0; C = C * 4 < max_frontier ? C * 4 : max_frontier) {
+            int Bt = rows_cap / C < 1 ? 1 : rows_cap / C;
+            for (int k = 0; k < np; k += Bt) exact_search(&ex, todo + k, np - k < Bt ? np - k : Bt, C);
+            if (C == max_frontier) break;
+            int m = 0;
+            for (int i = 0; i < np; i++) {
+                Req *r = todo[i];
+                if (r->exact) continue;
+                /* its K titles exist: the K-th score (less rounding slack) bounds the re-search */
+                if (r->nhyp == nret) r->lb = (float)r->hyps[nret - 1].score - 1e-3f * fmaxf(1.f, fabsf((float)r->hyps[nret - 1].score));
+                todo[m++] = r;
             }
-            fputs("],\"scores\":[", out.f);
-            for (int h = 0; h < k; h++) fprintf(out.f, "%s%.9g", h ? "," : "", r->hyps[h].score);
-            fputs("]}\n", out.f);
-            for (int h = 0; h < r->nhyp; h++) free(r->hyps[h].toks);
-            free(r->hyps); free(r->bscore); free(r->btrie); free(r->brow); free(r->btoks); free(r->ntoks); free(r->banc); free(r->nanc);
-            free(r->prompt); free(r->id_json);
+            n_researched += m;
+            np = m;
+        }
+        free(todo);
+        for (int i = 0; i < B; i++) {
+            if (!req[b0 + i].exact) n_inexact++;
+            write_req(out.f, &req[b0 + i], prompt_ids, spm, 1);
         }
         progress_update(&pr, (uint64_t)(b0 + B));
     }
     progress_end(&pr);
     out_commit(&out);
+    if (exact) {
+        steps_total = ex.steps; row_steps = ex.row_steps;
+        t_prefill = ex.t_prefill; t_model = ex.t_model; t_select = ex.t_select;
+        free(ex.cand);
+    }
     double el = now_s() - t0;
     info("decoded %d prompts in %.2fs (%.2f prompts/s, %ld batched steps)", nreq, el, el > 0 ? nreq / el : 0.0, steps_total);
     if (timing)
@@ -477,6 +697,9 @@ int main(int argc, char **argv) {
                 t_select, steps_total, row_steps, row_steps ? 1e6 * (t_model + t_select) / row_steps : 0.0,
                 row_steps ? 1e6 * t_select / row_steps : 0.0);
     if (n_short) info("%ld prompts got fewer than --return hypotheses (too few finite-score continuations)", n_short);
+    if (exact) info("exact: %ld prompt searches repeated with more rows; %ld prompts not certified exact at --max-frontier %d",
+                    n_researched, n_inexact, max_frontier);
+    if (exact && timing) fprintf(stderr, "decode-exact researched=%ld inexact=%ld\n", n_researched, n_inexact);
     if (n_dropped_unfinished) info("%ld constrained beams unfinished at --max-new-tokens were dropped", n_dropped_unfinished);
     free(req); free(logits); free(lse); free(rowtop); free(rowtop_n); free(cand);
     free(s_tok); free(s_pre); free(s_anc);
