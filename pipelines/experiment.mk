@@ -198,10 +198,10 @@ $(foreach l,$(GRID_LAMBDAS),$(foreach b,$(GRID_BETAPS),$(eval FT_grid-l$(l)-b$(b
 $(D)/valid.eval.prompts.jsonl: $(D)/valid.use.jsonl
 	$(B)/mkprompt --category $(DS_CATEGORY) -o $@ < $<
 # validation scoring of a fine-tuned run: <run>.val.* with BIGRec's decoding (what the searches
-# select on), <run>.vald3.* with D3's (reference)
+# select on by default), <run>.vald3.* with D3's, <run>.vald3x.* with D3's exact ranking
 define VALIDATION_RULES
 $(R)/%.$(1).ranked.jsonl: $(R)/%/config.json $(D)/valid.eval.prompts.jsonl
-	$(TIMED) $(1)-$$* sh -c '$(B)/decode --model $(R)/$$* --beams $(DS_BEAMS) --return $(DS_BEAMS) --max-new-tokens $(DS_MAXNEW) \
+	$(TIMED) $(1)-$$* sh -c '$(B)/decode --model $(R)/$$* --beams $(call BEAMS_OF,x.$(2)) --return $(call RETURN_OF,x.$(2)) --max-new-tokens $(DS_MAXNEW) \
 	  --threads $(THREADS) $(DEC_$(2)) < $(D)/valid.eval.prompts.jsonl | \
 	  $(B)/ground --model $(R)/$$* --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) > $$@.tmp' && mv $$@.tmp $$@
 $(R)/%.$(1).metrics.json: $(R)/%.$(1).ranked.jsonl
@@ -209,6 +209,7 @@ $(R)/%.$(1).metrics.json: $(R)/%.$(1).ranked.jsonl
 endef
 $(eval $(call VALIDATION_RULES,val,bigrec))
 $(eval $(call VALIDATION_RULES,vald3,d3))
+$(eval $(call VALIDATION_RULES,vald3x,d3x))
 $(R)/mostpop.val.ranked.jsonl: $(D)/valid.use.jsonl
 	@mkdir -p $(R)
 	$(B)/mostpop --items $(D)/items.jsonl -n $(DS_TOPN) < $< > $@.tmp && mv $@.tmp $@
@@ -228,14 +229,16 @@ grid: all
 #   make lr-sweep DATASET=x [LR_GRID="..."] [EPOCH_GRID="..."] [GRID_JOBS=n] [THREADS=n]
 LR_GRID    ?= 1e-3 2e-3 4e-3 8e-3
 EPOCH_GRID ?= $(DS_EPOCHS)
+# which validation decoding selects: val (BIGRec's), vald3 (D3's) or vald3x (D3's exact ranking)
+LR_SELECT  ?= val
 LR_POINTS = $(foreach l,$(LR_GRID),$(foreach e,$(EPOCH_GRID),lr$(l)-e$(e)))
 $(foreach l,$(LR_GRID),$(foreach e,$(EPOCH_GRID),$(eval FT_lr$(l)-e$(e) = $(FT_bigrec))$(eval LR_lr$(l)-e$(e) = $(l))$(eval EP_lr$(l)-e$(e) = $(e))))
 .PHONY: lr-sweep lr-sweep-one
 lr-sweep-one: $(D)/train.pairs.jsonl $(D)/valid.eval.prompts.jsonl $(BASE_DIR)/config.json $(R)/mostpop.val.metrics.json
 	parallel -j $(GRID_JOBS) $(GRID_PARALLEL_OPTS) --halt now,fail=1 \
-	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(R)/{}.val.metrics.json $(R)/{}.vald3.metrics.json' ::: $(LR_POINTS)
+	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(R)/{}.val.metrics.json $(R)/{}.vald3.metrics.json $(R)/{}.vald3x.metrics.json' ::: $(LR_POINTS)
 	/usr/bin/python3 pipelines/report.py lrsweep --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk \
-	  --out $(REPORTS_DIR)/lr-$(DATASET) --points "$(LR_POINTS)"
+	  --out $(REPORTS_DIR)/lr-$(DATASET) --points "$(LR_POINTS)" --select $(LR_SELECT)
 lr-sweep: all
 	@$(MAKE) --no-print-directory lr-sweep-one DATASET=$(DATASET)
 
@@ -257,3 +260,7 @@ demo: deps
 	@$(MAKE) --no-print-directory table3-one fig4-one DATASET=ml100k-demo
 	@sed -n '1,/^## Provenance/p' $(REPORTS_DIR)/table3-ml100k-demo.md | head -n -1
 	@sed -n '/^History sensitivity/,/^## Provenance/p' $(REPORTS_DIR)/fig4-ml100k-demo.md | head -n -1
+
+# make print-DS_MAXNEW DATASET=x: a config value, for scripts (bench/exact.sh)
+print-%:
+	@echo '$($*)'

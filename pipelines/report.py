@@ -136,8 +136,10 @@ def table3(args, pv):
         if run.endswith(".d3x") and name in res and os.path.exists(pp):
             recs = [json.loads(l) for l in open(pp)]
             out["exact_certified"][name] = sum(1 for r in recs if r.get("exact") is True)
-            md += ["", f"{name}: {out['exact_certified'][name]} of {len(recs)} top-10 lists certified exact "
-                   "(no title outside them scores higher); the rest are the best found at 1024 rows per prompt."]
+            k = out["exact_certified"][name]
+            md += ["", f"{name}: {k} of {len(recs)} top-10 lists certified exact (no catalogue title outside "
+                   "a list scores higher)" + ("." if k == len(recs) else
+                                               "; the others are the best found at the row limit (--max-frontier).")]
     md += ["", "## CFT vs its base (paired bootstrap, 1000 resamples, 95% CI of the difference)", "",
            "| Comparison | metric | this | base | diff | rel. | 95% CI | p |", "|---|---|---:|---:|---:|---:|---|---:|"]
     for label, cmpf in [("BIGRec+CFT vs BIGRec", "cft.bigrec__vs__bigrec.bigrec"), ("D3+CFT vs D3", "cft.d3__vs__bigrec.d3"),
@@ -228,11 +230,16 @@ def fig4(args, pv):
     return out, md
 
 
-def val_points(args):
-    """(name, validation metrics) of each finished search point, best validation NDCG@10 first."""
+# validation decodings of a search point (experiment.mk's VALIDATION_RULES): file suffix -> label
+VAL_DECODINGS = {"val": "BIGRec", "vald3": "D3", "vald3x": "D3 (exact)"}
+
+
+def val_points(args, select="val"):
+    """(name, validation metrics) of each finished search point, best validation NDCG@10 under
+    the `select` decoding first."""
     pts = []
     for name in args.points.split():
-        p = os.path.join(args.runs, name + ".val.metrics.json")
+        p = os.path.join(args.runs, name + f".{select}.metrics.json")
         if os.path.exists(p):
             pts.append((name, load(p)))
     return sorted(pts, key=lambda x: -x[1]["NDCG@10"])
@@ -269,8 +276,10 @@ def grid(args, pv):
 
 def lrsweep(args, pv):
     R = args.runs
+    decs = [d for d in VAL_DECODINGS
+            if any(os.path.exists(os.path.join(R, f"{n}.{d}.metrics.json")) for n in args.points.split())]
     pts = []
-    for name, r in val_points(args):
+    for name, _ in val_points(args, args.select):
         lr, ep = name[len("lr"):].rsplit("-e", 1)
         log = os.path.join(R, name + ".log.jsonl")
         best_ep = None
@@ -278,31 +287,47 @@ def lrsweep(args, pv):
             for line in open(log):
                 if '"epoch_end"' in line:
                     best_ep = json.loads(line).get("best_epoch")
-        d3p = os.path.join(R, name + ".vald3.metrics.json")
-        pts.append((name, float(lr), int(ep), best_ep, r, load(d3p) if os.path.exists(d3p) else {}))
+        res = {}
+        for d in decs:
+            p = os.path.join(R, f"{name}.{d}.metrics.json")
+            res[d] = load(p) if os.path.exists(p) else {}
+        pts.append((name, float(lr), int(ep), best_ep, res))
     mp = val_mostpop(args)
+    sel = VAL_DECODINGS[args.select]
     best = pts[0] if pts else None
-    beats = bool(best and mp and best[4]["NDCG@10"] > mp["NDCG@10"] and best[4]["HR@10"] > mp["HR@10"])
-    out = {"table": "lrsweep", "method": "BIGRec", "selected_by": "validation NDCG@10",
-           "points": [{"lr": l, "epochs": e, "best_epoch": be, **{m: r.get(m) for m in METRICS},
-                       "D3": {m: d.get(m) for m in METRICS}} for _, l, e, be, r, d in pts],
+    beats = bool(best and mp and best[4][args.select]["NDCG@10"] > mp["NDCG@10"] and best[4][args.select]["HR@10"] > mp["HR@10"])
+    out = {"table": "lrsweep", "method": "BIGRec fine-tuning", "selected_by": f"validation NDCG@10, {sel} decoding",
+           "points": [{"lr": l, "epochs": e, "best_epoch": be,
+                       **{m: r.get("val", {}).get(m) for m in METRICS},
+                       **{VAL_DECODINGS[d]: {m: r[d].get(m) for m in METRICS} for d in decs if d != "val"}}
+                      for _, l, e, be, r in pts],
            "mostpop": {m: mp.get(m) for m in METRICS} if mp else None,
            "best": {"lr": best[1], "epochs": best[2]} if best else None, "best_beats_mostpop": beats, "provenance": pv}
-    md = [f"# Learning-rate sweep (BIGRec) — {args.dataset}", "",
-          "Selected by **validation** NDCG@10 (the test split is never read); MostPop on the same validation samples.", "",
-          "Columns: BIGRec's decoding (selects), then D3's decoding of the same checkpoint (for reference).", "",
-          "| lr | epochs | best epoch (val L_n) | " + " | ".join("val " + m for m in METRICS) + " | "
-          + " | ".join("D3 " + m for m in METRICS) + " |",
-          "|---:|---:|---:|" + "---:|" * (2 * len(METRICS))]
-    for _, l, e, be, r, d in pts:
-        md.append(f"| {l:g} | {e} | {be if be is not None else '—'} | " + " | ".join(fmt(r.get(m)) for m in METRICS)
-                  + " | " + " | ".join(fmt(d.get(m)) for m in METRICS) + " |")
+    # the best point under every decoding, for reference
+    out["best_by_decoding"] = {}
+    for d in decs:
+        cand = [(r[d]["NDCG@10"], l, e) for _, l, e, _, r in pts if r[d]]
+        if cand:
+            v, l, e = max(cand)
+            out["best_by_decoding"][VAL_DECODINGS[d]] = {"lr": l, "epochs": e, "NDCG@10": v}
+    md = [f"# Learning-rate sweep (BIGRec fine-tuning) — {args.dataset}", "",
+          f"Selected by **validation** NDCG@10 under {sel}'s decoding (the test split is never read); "
+          "MostPop on the same validation samples.", "",
+          "Column groups: the same checkpoint decoded as " + ", ".join(VAL_DECODINGS[d] for d in decs) + ".", "",
+          "| lr | epochs | best epoch (val L_n) | " + " | ".join(f"{VAL_DECODINGS[d]} {m}" for d in decs for m in METRICS) + " |",
+          "|---:|---:|---:|" + "---:|" * (len(decs) * len(METRICS))]
+    for _, l, e, be, r in pts:
+        md.append(f"| {l:g} | {e} | {be if be is not None else '—'} | "
+                  + " | ".join(fmt(r[d].get(m)) for d in decs for m in METRICS) + " |")
     if mp:
-        md.append("| MostPop | | | " + " | ".join(fmt(mp.get(m)) for m in METRICS) + " | " + " | ".join(fmt(mp.get(m)) for m in METRICS) + " |")
+        md.append("| MostPop | | | " + " | ".join(fmt(mp.get(m)) for _ in decs for m in METRICS) + " |")
     if best:
-        md += ["", f"Best: lr = {best[1]:g}, epochs = {best[2]}; "
+        md += ["", f"Best under {sel}'s decoding: lr = {best[1]:g}, epochs = {best[2]}; "
                + ("beats" if beats else "does **not** beat") + " MostPop on validation NDCG@10 and HR@10. "
                "Set DS_LR / DS_EPOCHS in the config to use it."]
+        others = [f"{k}: lr {v['lr']:g} x {v['epochs']} (NDCG@10 {v['NDCG@10']:.4f})"
+                  for k, v in out["best_by_decoding"].items()]
+        md += ["", "Best point under each decoding: " + "; ".join(others) + "."]
     md += prov_md(pv)
     return out, md
 
@@ -356,6 +381,7 @@ def main():
     ap.add_argument("--config", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--points", default="")
+    ap.add_argument("--select", default="val", choices=list(VAL_DECODINGS))
     a = ap.parse_args()
     if a.kind.startswith("combine-"):
         out, md = combine(a)

@@ -57,4 +57,9 @@ best=$(jq -r '[.points[]] | max_by(."NDCG@10") | .lr' $L)
 mp=$(jq '.mostpop."NDCG@10"' $L); bn=$(jq '.points[0]."NDCG@10"' $L)
 [ "$(jq -r .best_beats_mostpop $L)" = "$(/usr/bin/python3 -c "print('true' if $bn > $mp and $(jq '.points[0]."HR@10"' $L) > $(jq '.mostpop."HR@10"' $L) else 'false')")" ] \
   || die "best_beats_mostpop disagrees with the numbers"
-echo "lr sweep ok: best lr $best"
+# the same sweep selected under D3's exact decoding (every point also scored that way)
+$M lr-sweep-one LR_GRID="1e-3 4e-3" EPOCH_GRID="1" GRID_JOBS=2 LR_SELECT=vald3x > lr2.log 2>&1 || { tail -20 lr2.log; die "make lr-sweep-one LR_SELECT=vald3x failed"; }
+bx=$(jq -r '[.points[]] | max_by(."D3 (exact)"."NDCG@10") | .lr' $L)
+[ "$(jq -r '.best.lr' $L)" = "$bx" ] || die "LR_SELECT=vald3x did not select the best D3 (exact) validation NDCG@10"
+jq -r .selected_by $L | grep -q 'D3 (exact)' || die "lr report does not say which decoding selected"
+echo "lr sweep ok: best lr $best (BIGRec decoding), $bx (D3 exact)"

@@ -5,3 +5,6 @@ include configs/scales/cpu.mk
 DS_IMPORT      = --format tsv $(DATA_ROOT)/movielens-1m --core 5
 DS_CATEGORY    = movies
 DS_MAXNEW      = 32
+# 10,000 of the 99,358 test samples (every k-th): 1,000 gave CIs of about +-0.015 HR@10, wider
+# than the differences between methods; decoding 10,000 costs about a minute per decoder
+DS_TEST_MAX    = 10000

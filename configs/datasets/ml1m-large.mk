@@ -8,3 +8,6 @@ DS_CATEGORY    = movies
 DS_MAXNEW      = 32
 DS_TRAIN_MAX   = 60000
 DS_LM_MAX      = 60000
+# 10,000 of the 99,358 test samples (every k-th): 1,000 gave CIs of about +-0.015 HR@10, wider
+# than the differences between methods; decoding 10,000 costs about a minute per decoder
+DS_TEST_MAX    = 10000
