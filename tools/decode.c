@@ -156,6 +156,39 @@ static void topk_push(Cand *top, int *n, int k, Cand c) {
     top[i] = c;
 }
 
+/* prefill the prompts of R[0..B) as prefixes 0..B-1 (logits row i = prompt i's last position);
+ * returns the seconds it took */
+static double prefill_reqs(Infer *inf, Req *const *R, int B, float *logits) {
+    int *lens = xmalloc(sizeof(int) * B);
+    size_t ntok = 0;
+    for (int i = 0; i < B; i++) { lens[i] = R[i]->plen; ntok += lens[i]; }
+    int *toks = xmalloc(sizeof(int) * ntok);
+    for (int i = 0, o = 0; i < B; i++) { memcpy(toks + o, R[i]->prompt, sizeof(int) * lens[i]); o += lens[i]; }
+    double tm = now_s();
+    infer_prefill(inf, B, lens, toks, 1, NULL, logits);
+    free(lens); free(toks);
+    return now_s() - tm;
+}
+
+/* search state for up to `rows` live prefixes, one live at the trie root reading logits row0 */
+static void search_alloc(Req *r, int rows, int row0) {
+    r->bscore = xcalloc(rows, sizeof(float));
+    r->btrie = xcalloc(rows, sizeof(int));
+    r->brow = xcalloc(rows, sizeof(int));
+    r->btoks = xcalloc((size_t)rows * max_new, sizeof(int));
+    r->ntoks = xcalloc((size_t)rows * max_new, sizeof(int));
+    r->banc = xcalloc((size_t)rows * max_new, sizeof(int));
+    r->nanc = xcalloc((size_t)rows * max_new, sizeof(int));
+    r->done = 0;
+    r->nlive = 1;
+    r->brow[0] = row0;
+}
+
+static void search_free(Req *r) {
+    free(r->bscore); free(r->btrie); free(r->brow); free(r->btoks); free(r->ntoks); free(r->banc); free(r->nanc);
+    r->bscore = NULL; r->btrie = NULL; r->brow = NULL; r->btoks = r->ntoks = r->banc = r->nanc = NULL;
+}
+
 /* ---- --exact ---- */
 static int cand_cmp(const void *a, const void *b) {
     return cand_better(a, b) ? -1 : cand_better(b, a) ? 1 : 0;
@@ -196,32 +229,16 @@ typedef struct {
  * fills r->hyps (the K = nret best titles found) and r->exact */
 static void exact_search(Exact *x, Req **R, int B, int C) {
     int V = x->V;
-    int *lens = xmalloc(sizeof(int) * B);
-    size_t ntok = 0;
-    for (int i = 0; i < B; i++) { lens[i] = R[i]->plen; ntok += lens[i]; }
-    int *toks = xmalloc(sizeof(int) * ntok);
-    for (int i = 0, o = 0; i < B; i++) { memcpy(toks + o, R[i]->prompt, sizeof(int) * lens[i]); o += lens[i]; }
-    double tm = now_s();
-    infer_prefill(x->inf, B, lens, toks, 1, NULL, x->logits);
-    x->t_prefill += now_s() - tm;
-    free(lens); free(toks);
+    double tm;
+    x->t_prefill += prefill_reqs(x->inf, R, B, x->logits);
     for (int i = 0; i < B; i++) {
         Req *r = R[i];
         for (int h = 0; h < r->nhyp; h++) free(r->hyps[h].toks);
         free(r->hyps);
         r->hyps = xcalloc(nret, sizeof(Hyp));
         r->nhyp = 0;
-        r->bscore = xcalloc(C, sizeof(float));
-        r->btrie = xcalloc(C, sizeof(int));
-        r->brow = xcalloc(C, sizeof(int));
-        r->btoks = xcalloc((size_t)C * max_new, sizeof(int));
-        r->ntoks = xcalloc((size_t)C * max_new, sizeof(int));
-        r->banc = xcalloc((size_t)C * max_new, sizeof(int));
-        r->nanc = xcalloc((size_t)C * max_new, sizeof(int));
         r->maxdrop = -INFINITY;
-        r->done = 0;
-        r->nlive = 1;
-        r->brow[0] = i;
+        search_alloc(r, C, i);
     }
     int nrows = B;
     for (int s = 0; s < max_new; s++) {
@@ -297,8 +314,7 @@ static void exact_search(Exact *x, Req **R, int B, int C) {
     for (int i = 0; i < B; i++) {
         Req *r = R[i];
         r->exact = r->maxdrop == -INFINITY || (r->nhyp == nret && r->maxdrop <= r->hyps[nret - 1].score);
-        free(r->bscore); free(r->btrie); free(r->brow); free(r->btoks); free(r->ntoks); free(r->banc); free(r->nanc);
-        r->bscore = NULL; r->btrie = NULL; r->brow = NULL; r->btoks = r->ntoks = r->banc = r->nanc = NULL;
+        search_free(r);
     }
 }
 
@@ -524,28 +540,15 @@ int main(int argc, char **argv) {
         int B = nreq - b0 < batch ? nreq - b0 : batch;
         Req *R = req + b0;
         /* prefill all prompts of the batch; each prompt's single initial beam reads row i */
-        int *lens = xmalloc(sizeof(int) * B);
-        size_t ntok = 0;
-        for (int i = 0; i < B; i++) { lens[i] = R[i].plen; ntok += lens[i]; }
-        int *toks = xmalloc(sizeof(int) * ntok);
-        for (int i = 0, o = 0; i < B; i++) { memcpy(toks + o, R[i].prompt, sizeof(int) * lens[i]); o += lens[i]; }
-        tm = now_s();
-        infer_prefill(inf, B, lens, toks, 1, NULL, logits);
-        t_prefill += now_s() - tm;
-        free(lens); free(toks);
+        Req **P = xmalloc(sizeof(Req *) * B);
+        for (int i = 0; i < B; i++) P[i] = &R[i];
+        t_prefill += prefill_reqs(inf, P, B, logits);
+        free(P);
         for (int i = 0; i < B; i++) {
             Req *r = &R[i];
-            r->bscore = xcalloc(nb, sizeof(float));
-            r->btrie = xcalloc(nb, sizeof(int));
-            r->brow = xcalloc(nb, sizeof(int));
-            r->btoks = xcalloc((size_t)nb * max_new, sizeof(int));
-            r->ntoks = xcalloc((size_t)nb * max_new, sizeof(int));
-            r->banc = xcalloc((size_t)nb * max_new, sizeof(int));
-            r->nanc = xcalloc((size_t)nb * max_new, sizeof(int));
+            search_alloc(r, nb, i);
             r->hyps = xcalloc(nb + 1, sizeof(Hyp));
             r->worst = 1e9;
-            r->nlive = 1;
-            r->brow[0] = i;
         }
         int nrows = B;
         for (int s = 0; s < max_new; s++) {
@@ -650,7 +653,7 @@ int main(int argc, char **argv) {
                     Hyp t = r->hyps[c]; r->hyps[c] = r->hyps[c - 1]; r->hyps[c - 1] = t;
                 }
             write_req(out.f, r, prompt_ids, spm, 0);
-            free(r->bscore); free(r->btrie); free(r->brow); free(r->btoks); free(r->ntoks); free(r->banc); free(r->nanc);
+            search_free(r);
         }
         progress_update(&pr, (uint64_t)(b0 + B));
     }
