@@ -4,3 +4,6 @@ include configs/scales/cpu.mk
 DS_IMPORT      = --format tsv $(DATA_ROOT)/amazon2014-toys --core 5
 DS_CATEGORY    = toys
 DS_MAXNEW      = 48
+# 5,000 of the ~16,500 test samples (every k-th): CIs near +-0.007 HR@10 at a third of the
+# decoding cost of the whole split
+DS_TEST_MAX    = 5000
