@@ -93,12 +93,15 @@ def distinct_at(ranked_path, k):
     return len(seen)
 
 
+# experiment.mk's D3_VARIANTS: decoder name -> row tag
+D3_VARIANTS = [("d3b10", "(10 beams)"), ("d3x", "(exact)")]
+
+
 def table3(args, pv):
     R = args.runs
     rows = [("MostPop", "mostpop"), ("BIGRec", "bigrec.bigrec"), ("D3", "bigrec.d3"),
-            ("BIGRec+CFT", "cft.bigrec"), ("D3+CFT", "cft.d3"),
-            ("D3 (10 beams)", "bigrec.d3b10"), ("D3+CFT (10 beams)", "cft.d3b10"),
-            ("D3 (exact)", "bigrec.d3x"), ("D3+CFT (exact)", "cft.d3x")]
+            ("BIGRec+CFT", "cft.bigrec"), ("D3+CFT", "cft.d3")]
+    rows += [r for dec, tag in D3_VARIANTS for r in ((f"D3 {tag}", f"bigrec.{dec}"), (f"D3+CFT {tag}", f"cft.{dec}"))]
     base = [(name, run) for name, run in [("Caser", "caser"), ("GRU4Rec", "gru4rec"), ("SASRec", "sasrec"),
                                           ("GRU4Rec*", "gru4rec-star"), ("SASRec*", "sasrec-star")]
             if os.path.exists(os.path.join(R, run + ".metrics.json"))]
@@ -142,14 +145,12 @@ def table3(args, pv):
                                                "; the others are the best found at the row limit (--max-frontier).")]
     md += ["", "## CFT vs its base (paired bootstrap, 1000 resamples, 95% CI of the difference)", "",
            "| Comparison | metric | this | base | diff | rel. | 95% CI | p |", "|---|---|---:|---:|---:|---:|---|---:|"]
-    for label, cmpf in [("BIGRec+CFT vs BIGRec", "cft.bigrec__vs__bigrec.bigrec"), ("D3+CFT vs D3", "cft.d3__vs__bigrec.d3"),
-                        ("BIGRec vs MostPop", "bigrec.bigrec__vs__mostpop"),
-                        ("D3+CFT vs D3 (10 beams)", "cft.d3b10__vs__bigrec.d3b10"),
-                        ("D3 (10 beams) vs MostPop", "bigrec.d3b10__vs__mostpop"),
-                        ("D3+CFT (10 beams) vs MostPop", "cft.d3b10__vs__mostpop"),
-                        ("D3+CFT vs D3 (exact)", "cft.d3x__vs__bigrec.d3x"),
-                        ("D3 (exact) vs MostPop", "bigrec.d3x__vs__mostpop"),
-                        ("D3+CFT (exact) vs MostPop", "cft.d3x__vs__mostpop")]:
+    cmps = [("BIGRec+CFT vs BIGRec", "cft.bigrec__vs__bigrec.bigrec"), ("D3+CFT vs D3", "cft.d3__vs__bigrec.d3"),
+            ("BIGRec vs MostPop", "bigrec.bigrec__vs__mostpop")]
+    for dec, tag in D3_VARIANTS:
+        cmps += [(f"D3+CFT vs D3 {tag}", f"cft.{dec}__vs__bigrec.{dec}"), (f"D3 {tag} vs MostPop", f"bigrec.{dec}__vs__mostpop"),
+                 (f"D3+CFT {tag} vs MostPop", f"cft.{dec}__vs__mostpop")]
+    for label, cmpf in cmps:
         p = os.path.join(R, cmpf + ".compare.json")
         if not os.path.exists(p):
             continue
@@ -279,7 +280,7 @@ def lrsweep(args, pv):
     decs = [d for d in VAL_DECODINGS
             if any(os.path.exists(os.path.join(R, f"{n}.{d}.metrics.json")) for n in args.points.split())]
     pts = []
-    for name, _ in val_points(args, args.select):
+    for name, rsel in val_points(args, args.select):
         lr, ep = name[len("lr"):].rsplit("-e", 1)
         log = os.path.join(R, name + ".log.jsonl")
         best_ep = None
@@ -287,10 +288,11 @@ def lrsweep(args, pv):
             for line in open(log):
                 if '"epoch_end"' in line:
                     best_ep = json.loads(line).get("best_epoch")
-        res = {}
+        res = {args.select: rsel}
         for d in decs:
             p = os.path.join(R, f"{name}.{d}.metrics.json")
-            res[d] = load(p) if os.path.exists(p) else {}
+            if d not in res:
+                res[d] = load(p) if os.path.exists(p) else {}
         pts.append((name, float(lr), int(ep), best_ep, res))
     mp = val_mostpop(args)
     sel = VAL_DECODINGS[args.select]

@@ -219,6 +219,7 @@ typedef struct {
     int V, nthreads;
     float *logits, *lse;
     int *s_tok, *s_pre, *s_anc;
+    int *ntrie;             /* (max_frontier) next trie nodes of one prompt's kept prefixes */
     Cand *cand;
     size_t cand_cap;
     long steps, row_steps;
@@ -278,16 +279,13 @@ static void exact_search(Exact *x, Req **R, int B, int C) {
             for (int j = 0; j < keep; j++) {
                 const Cand *cd = &x->cand[j];
                 r->bscore[j] = cd->score;     /* bscore[j] is read no more: parents sit at index beam */
+                x->ntrie[j] = trie_next(x->trie, r->btrie[cd->beam], cd->tok);   /* btrie is, hence the copy */
                 int *dst = r->ntoks + (size_t)j * max_new;
                 memcpy(dst, r->btoks + (size_t)cd->beam * max_new, sizeof(int) * s);
                 dst[s] = cd->tok;
                 memcpy(r->nanc + (size_t)j * max_new, r->banc + (size_t)cd->beam * max_new, sizeof(int) * s);
             }
-            /* trie nodes after the copies: btrie[cd->beam] must be read before it is overwritten */
-            int *nt = xmalloc(sizeof(int) * (keep ? keep : 1));
-            for (int j = 0; j < keep; j++) nt[j] = trie_next(x->trie, r->btrie[x->cand[j].beam], x->cand[j].tok);
-            memcpy(r->btrie, nt, sizeof(int) * keep);
-            free(nt);
+            memcpy(r->btrie, x->ntrie, sizeof(int) * keep);
             int *tmp = r->btoks; r->btoks = r->ntoks; r->ntoks = tmp;
             tmp = r->banc; r->banc = r->nanc; r->nanc = tmp;
             r->nlive = keep;
@@ -534,7 +532,8 @@ int main(int argc, char **argv) {
     long steps_total = 0, row_steps = 0;
     double t_prefill = 0, t_model = 0, t_select = 0, tm;
 
-    Exact ex = {inf, trie, V, nthreads, logits, lse, s_tok, s_pre, s_anc, NULL, 0, 0, 0, 0, 0, 0};
+    Exact ex = {inf, trie, V, nthreads, logits, lse, s_tok, s_pre, s_anc, NULL, NULL, 0, 0, 0, 0, 0, 0};
+    if (exact) ex.ntrie = xmalloc(sizeof(int) * max_frontier);
 
     for (int b0 = 0; !exact && b0 < nreq; b0 += batch) {
         int B = nreq - b0 < batch ? nreq - b0 : batch;
@@ -690,7 +689,7 @@ int main(int argc, char **argv) {
     if (exact) {
         steps_total = ex.steps; row_steps = ex.row_steps;
         t_prefill = ex.t_prefill; t_model = ex.t_model; t_select = ex.t_select;
-        free(ex.cand);
+        free(ex.cand); free(ex.ntrie);
     }
     double el = now_s() - t0;
     info("decoded %d prompts in %.2fs (%.2f prompts/s, %ld batched steps)", nreq, el, el > 0 ? nreq / el : 0.0, steps_total);
