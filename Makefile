@@ -16,7 +16,7 @@ CXXFLAGS?= $(OPT) -g
 WARN     = -Wall -Wextra -Werror
 ALLC     = $(CFLAGS) $(WARN) -std=gnu11 -fopenmp -Itools/lib -I/usr/include/cjson
 ALLCXX   = $(CXXFLAGS) $(WARN) -std=c++17 -fopenmp -Itools/lib
-LDLIBS   = -lcjson -lz -lopenblas -lsentencepiece -lstdc++ -lm -lpthread
+LDLIBS   = -lcjson -lz -lopenblas -lsentencepiece -lpcre2-8 -lutf8proc -lstdc++ -lm -lpthread
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 BIN  ?= bin
@@ -52,7 +52,7 @@ $(BIN)/%: $(OBJ)/tools/%.o $(OBJ)/libcft.a
 
 # Packages the project needs, installed only when missing (apt-get, as root).
 DEB_PKGS = build-essential zlib1g-dev libcjson-dev libopenblas-dev libsentencepiece-dev \
-           sentencepiece parallel gnuplot-nox python3-torch python3-numpy jq
+           libpcre2-dev libutf8proc-dev sentencepiece parallel gnuplot-nox python3-torch python3-numpy jq
 deps:
 	@./tools/install-deps.sh $(DEB_PKGS)
 

@@ -26,6 +26,9 @@ V, C, F_ = meta["vocab_size"], meta["hidden_size"], meta["intermediate_size"]
 L, NH, KVH = meta["num_hidden_layers"], meta["num_attention_heads"], meta["num_key_value_heads"]
 HD = C // NH
 eps, theta, tied = meta["rms_norm_eps"], meta["rope_theta"], meta["tie_word_embeddings"]
+# the bias tensors must be exactly those the config asks for (names listed by the C table)
+has_bias = any(pi["name"].endswith("q_proj.bias") for pi in meta["params"])
+assert has_bias == bool(meta.get("attention_bias", 1)), "bias tensors do not match attention_bias"
 B, T, Tc, R, lam = meta["B"], meta["T"], meta["Tc"], meta["R"], meta["lambda"]
 
 p0 = np.fromfile(f"{d}/params0.bin", dtype=np.float32)
@@ -63,9 +66,13 @@ def forward(tokens, lengths):
     for l in range(L):
         pre = f"model.layers.{l}."
         h = rmsnorm(x, W[pre + "input_layernorm.weight"])
-        q = h @ W[pre + "self_attn.q_proj.weight"].T + W[pre + "self_attn.q_proj.bias"]
-        k = h @ W[pre + "self_attn.k_proj.weight"].T + W[pre + "self_attn.k_proj.bias"]
-        v = h @ W[pre + "self_attn.v_proj.weight"].T + W[pre + "self_attn.v_proj.bias"]
+        q = h @ W[pre + "self_attn.q_proj.weight"].T
+        k = h @ W[pre + "self_attn.k_proj.weight"].T
+        v = h @ W[pre + "self_attn.v_proj.weight"].T
+        if pre + "self_attn.q_proj.bias" in W:                       # Qwen2; Llama has none
+            q = q + W[pre + "self_attn.q_proj.bias"]
+            k = k + W[pre + "self_attn.k_proj.bias"]
+            v = v + W[pre + "self_attn.v_proj.bias"]
         q = q.view(Bn, Tn, NH, HD).transpose(1, 2)
         k = k.view(Bn, Tn, KVH, HD).transpose(1, 2)
         v = v.view(Bn, Tn, KVH, HD).transpose(1, 2)

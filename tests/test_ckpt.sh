@@ -62,8 +62,15 @@ mk c1; rm c1/config.json
 expect_fail 3 'c1/config.json: cannot open' "$BIN/ckpt-tool" --check c1
 mk c2; echo '{"hidden_size": ' > c2/config.json
 expect_fail 1 'c2/config.json: not a JSON object' "$BIN/ckpt-tool" --check c2
-mk c3; sed -i 's/"qwen2"/"llama"/' c3/config.json
-expect_fail 1 'c3/config.json: model_type: expected "qwen2"' "$BIN/ckpt-tool" --check c3
+mk c3; sed -i 's/"qwen2"/"mistral"/' c3/config.json
+expect_fail 1 'c3/config.json: model_type: expected "qwen2" or "llama"' "$BIN/ckpt-tool" --check c3
+# a Qwen2 checkpoint relabelled llama (no attention_bias: none) has biases its config lacks
+mk c3b; sed -i 's/"qwen2"/"llama"/' c3b/config.json
+expect_fail 1 "c3b/model.safetensors: tensor 'model.layers.0.self_attn.q_proj.bias': not a weight of this Llama config" "$BIN/ckpt-tool" --check c3b
+mk c3c; sed -i 's/"model_type":/"attention_bias": false, "model_type":/' c3c/config.json
+expect_fail 1 'c3c/config.json: attention_bias: Qwen2 always has q/k/v biases' "$BIN/ckpt-tool" --check c3c
+mk c3d; sed -i 's/"qwen2"/"llama"/; s/"model_type":/"mlp_bias": true, "model_type":/' c3d/config.json
+expect_fail 1 'c3d/config.json: mlp_bias: only false is supported' "$BIN/ckpt-tool" --check c3d
 mk c4; sed -i '/"hidden_size"/d' c4/config.json
 expect_fail 1 'c4/config.json: hidden_size: missing key' "$BIN/ckpt-tool" --check c4
 mk c5; sed -i 's/"num_key_value_heads":\t2/"num_key_value_heads":\t3/' c5/config.json

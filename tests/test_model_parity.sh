@@ -2,7 +2,7 @@
 # Model math vs an independent PyTorch implementation (tests/model_parity.py): logits at the
 # response positions, L_n, L_c, L (lambda > 0, beta < 1 token weights), every gradient and two
 # AdamW steps, over configurations covering GQA, q/k/v biases, non-default RoPE theta,
-# right padding with different row lengths, tied and untied heads, the shared-prefix
+# the Llama layout without them, right padding with different row lengths, tied and untied heads, the shared-prefix
 # counterfactual pass on and off, and the BIGRec case without a counterfactual pass.
 source "$ROOT/tests/lib.sh"
 run() {
@@ -20,6 +20,8 @@ run bigrec  --cf-len 0 --seed 4
 run mqa     --layers 3 --heads 4 --kv-heads 1 --hidden 48 --ffn 64 --theta 100 --batch 3 --len 30 --cf-len 20 --tied 1 --threads 1 --seed 5
 run mha     --heads 2 --kv-heads 2 --lambda 1.5 --beta 1 --seed 6 --threads 2
 run long    --batch 8 --len 90 --cf-len 40 --resp 6 --seed 8   # > 512 lm rows: chunked head
+run llama   --bias 0 --tied 1 --theta 100000 --seed 11          # Llama layout: no q/k/v biases
+run llamagqa --bias 0 --heads 9 --kv-heads 3 --hidden 36 --ffn 48 --tied 1 --seed 12 --threads 1
 
 # the oracle must be able to fail: corrupt one gradient and expect a complaint
 "$BIN/model-check" dump --out bad --seed 7

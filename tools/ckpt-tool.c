@@ -5,8 +5,13 @@
  *                          result is byte-identical (tested)
  *   --init CONFIG DST      random-initialised model (N(0, 0.02), --seed) from an HF-style
  *                          config.json; --tokenizer M fills vocab_size / bos / eos / pad when
- *                          absent and is copied into DST */
+ *                          absent and is copied into DST
+ *   --import-gguf FILE [PART...] -o DST
+ *                          a llama.cpp GGUF model (llama / qwen2, byte-level BPE) as a
+ *                          checkpoint with tokenizer.json (gguf_import.h); several files are
+ *                          the parts of one GGUF file split in raw pieces, in order */
 #include "ckpt.h"
+#include "gguf_import.h"
 #include "model.h"
 #include "spm.h"
 #include "util.h"
@@ -18,15 +23,21 @@ static void usage(int code) {
 "usage: ckpt-tool --check DIR\n"
 "       ckpt-tool --copy SRC DST\n"
 "       ckpt-tool --init CONFIG.json DST [--tokenizer tokenizer.model] [--seed N]\n"
+"       ckpt-tool --import-gguf FILE.gguf [PART2 ...] -o DST\n"
 "Check a checkpoint directory (config.json, model.safetensors; strict reader: a bad file\n"
 "gets one line naming file, tensor and problem), copy/convert it (F32, HF Qwen2 names,\n"
-"atomic), or create a randomly initialised one. --check prints one JSON line.\n");
+"atomic), or create a randomly initialised one. --check prints one JSON line.\n"
+"--import-gguf converts a llama.cpp GGUF model (arch llama or qwen2; F32/F16/BF16/Q4_0/Q4_1/\n"
+"Q5_0/Q5_1/Q8_0/Q4_K/Q5_K/Q6_K tensors dequantised to F32) into a checkpoint with the HF\n"
+"tokenizer.json built from its vocabulary; several files = one GGUF split in raw parts.\n");
     exit(code);
 }
 
 int main(int argc, char **argv) {
     util_init(argc, argv);
-    const char *check = NULL, *src = NULL, *dst = NULL, *config = NULL, *tok = NULL;
+    const char *check = NULL, *src = NULL, *dst = NULL, *config = NULL, *tok = NULL, *out = NULL;
+    const char **gguf = xcalloc((size_t)argc, sizeof *gguf);
+    int ngguf = 0, importing = 0;
     uint64_t seed = 42;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -36,13 +47,23 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--copy") && i + 2 < argc) { src = argv[++i]; dst = argv[++i]; }
         else if (!strcmp(a, "--init") && i + 2 < argc) { config = argv[++i]; dst = argv[++i]; }
         else if (!strcmp(a, "--tokenizer") && i + 1 < argc) tok = argv[++i];
+        else if (!strcmp(a, "--import-gguf")) importing = 1;
+        else if (!strcmp(a, "-o") && i + 1 < argc) out = argv[++i];
+        else if (importing && a[0] != '-') gguf[ngguf++] = a;
         else if (!strcmp(a, "--seed") && i + 1 < argc) {
             char *e; long long v = strtoll(argv[++i], &e, 10);
             if (*e || v < 0) die(EXIT_USAGE, "--seed: expected a non-negative integer, got '%s'", argv[i]);
             seed = (uint64_t)v;
         } else { fprintf(stderr, "%s: unknown or incomplete option '%s'\n", g_prog, a); usage(EXIT_USAGE); }
     }
-    if (!!check + !!src + !!config != 1) usage(EXIT_USAGE);
+    if (!!check + !!src + !!config + importing != 1) usage(EXIT_USAGE);
+    if (importing) {
+        if (!ngguf || !out) die(EXIT_USAGE, "--import-gguf needs FILE.gguf [PART...] and -o DST");
+        gguf_import(ngguf, gguf, out);
+        free(gguf);
+        return 0;
+    }
+    free(gguf);
     if (check) {
         Model *m = model_load(check);
         const ModelConfig *c = model_config(m);

@@ -3,8 +3,11 @@
  *   model-check gradcheck [--seed S]                 finite-difference checks, layer by layer
  *   model-check bench --config A|B|sgemm [--iters N] CFT and BIGRec step throughput
  *   model-check overfit [--iters N --lr X]           AdamW on one batch must cut both losses
+ *   model-check logits --init DIR --ids a,b,c --out DIR   logits of a real checkpoint, both paths
  * The dump is read by tests/model_parity.py, which recomputes it in PyTorch. */
+#include "infer.h"
 #include "model.h"
+#include "ckpt.h"
 #include "util.h"
 #include <cblas.h>
 #include <errno.h>
@@ -21,9 +24,14 @@ static void usage(int code) {
         "       model-check gradcheck [--seed S]       finite-difference gradient checks of every layer pair\n"
         "       model-check overfit [--iters N --lr X]  AdamW on one batch must cut L_n and L_c by 5x (exit 1 if not)\n"
         "       model-check bench --config A|B|sgemm [--iters N] [--warmup N]   CFT / BIGRec step throughput\n"
+        "       model-check logits --init DIR --ids a,b,c --out DIR   logits of a checkpoint at every position\n"
+        "         (training forward, logits.bin (T,V)) and at the last (KV-cache inference, last.bin (V))\n"
+        "real weights (dump): --init DIR starts from a checkpoint instead of random weights (the\n"
+        "  model flags are then ignored); --keep-layers N keeps its first N layers (a slice)\n"
         "model options (dump):\n"
         "  --layers N --hidden C --heads NH --kv-heads KVH --ffn F --vocab V (2 32 4 2 40 50)\n"
         "  --theta X (rope_theta, 5000) --eps X (rms_norm_eps, 1e-6) --tied 0|1 (0)\n"
+        "  --bias 0|1 (1): q/k/v biases (attention_bias; 0 = the Llama layout)\n"
         "batch options (dump): --batch B --len T --cf-len Tc --resp R (4 24 14 5); --cf-len 0 = no cf pass\n"
         "  --lambda X (0.3) --beta X (0.25, token weights of Eq. 5)\n"
         "  --lr X (1e-3) --wd X (0.1) --dropout P (0) --share 0|1 (1) --prune 0|1 (1) --init-std X (0.1)\n"
@@ -37,8 +45,8 @@ typedef struct {
     int B, T, Tc, R, threads, share, prune;
     float lambda, beta, lr, wd, dropout, init_std;
     uint64_t seed;
-    const char *out, *config, *corrupt;
-    int iters, warmup;
+    const char *out, *config, *corrupt, *init, *ids;
+    int iters, warmup, keep_layers;
 } Opts;
 
 static double num(const char *s, const char *flag) {
@@ -52,7 +60,7 @@ static void parse(int argc, char **argv, Opts *o) {
     ModelConfig *c = &o->cfg;
     c->num_hidden_layers = 2; c->hidden_size = 32; c->num_attention_heads = 4; c->num_key_value_heads = 2;
     c->intermediate_size = 40; c->vocab_size = 50; c->rope_theta = 5000; c->rms_norm_eps = 1e-6f;
-    c->max_position_embeddings = 4096; c->tie_word_embeddings = 0;
+    c->max_position_embeddings = 4096; c->tie_word_embeddings = 0; c->attention_bias = 1;
     o->B = 4; o->T = 24; o->Tc = 14; o->R = 5; o->lambda = 0.3f; o->beta = 0.25f; o->lr = 1e-3f; o->wd = 0.1f;
     o->seed = 1; o->share = 1; o->prune = 1; o->init_std = 0.1f; o->iters = 5; o->warmup = 1;
     for (int i = 2; i < argc; i++) {
@@ -65,14 +73,18 @@ static void parse(int argc, char **argv, Opts *o) {
         F_("--layers", c->num_hidden_layers) F_("--hidden", c->hidden_size) F_("--heads", c->num_attention_heads)
         F_("--kv-heads", c->num_key_value_heads) F_("--ffn", c->intermediate_size) F_("--vocab", c->vocab_size)
         F_("--theta", c->rope_theta) F_("--eps", c->rms_norm_eps) F_("--tied", c->tie_word_embeddings)
+        F_("--bias", c->attention_bias)
         F_("--batch", o->B) F_("--len", o->T) F_("--cf-len", o->Tc) F_("--resp", o->R)
         F_("--lambda", o->lambda) F_("--beta", o->beta) F_("--lr", o->lr) F_("--wd", o->wd)
         F_("--dropout", o->dropout) F_("--share", o->share) F_("--prune", o->prune) F_("--init-std", o->init_std)
         F_("--seed", o->seed) F_("--threads", o->threads) F_("--iters", o->iters) F_("--warmup", o->warmup)
+        F_("--keep-layers", o->keep_layers)
 #undef F_
         if (!strcmp(a, "--out")) { o->out = v; continue; }
         if (!strcmp(a, "--config")) { o->config = v; continue; }
         if (!strcmp(a, "--corrupt")) { o->corrupt = v; continue; }
+        if (!strcmp(a, "--init")) { o->init = v; continue; }
+        if (!strcmp(a, "--ids")) { o->ids = v; continue; }
         die(EXIT_USAGE, "unknown option %s (see --help)", a);
     }
 }
@@ -178,14 +190,74 @@ static void perturb(Model *m, float std, uint64_t seed) {
     }
 }
 
+/* A checkpoint, optionally cut to its first keep layers: a real model's slice keeps the
+ * parity oracle's cost small while testing the real weights' scales. */
+static Model *load_slice(const char *dir, int keep) {
+    Model *full = model_load(dir);
+    const ModelConfig *fc = model_config(full);
+    if (keep <= 0 || keep >= fc->num_hidden_layers) return full;
+    ModelConfig c = *fc;
+    c.num_hidden_layers = keep;
+    Model *m = model_alloc(&c);
+    const ParamInfo *ft, *t;
+    int fn = model_param_table(full, &ft), n = model_param_table(m, &t);
+    for (int i = 0; i < n; i++) {
+        int j = 0;
+        while (j < fn && strcmp(ft[j].name, t[i].name)) j++;
+        if (j == fn) die(EXIT_DATA, "%s: no tensor '%s' for the slice", dir, t[i].name);
+        memcpy(model_params(m) + t[i].offset, model_params(full) + ft[j].offset, t[i].numel * sizeof(float));
+    }
+    model_free(full);
+    return m;
+}
+
+static int cmd_logits(Opts *o) {
+    if (!o->init || !o->ids || !o->out) die(EXIT_USAGE, "logits: --init DIR, --ids a,b,c and --out DIR are required");
+    if (mkdir(o->out, 0777) && errno != EEXIST) die(EXIT_IO, "%s: cannot create directory", o->out);
+    Model *m = load_slice(o->init, o->keep_layers);
+    if (o->threads) model_set_threads(m, o->threads);
+    const ModelConfig *c = model_config(m);
+    int cap = (int)strlen(o->ids) / 2 + 2, *ids = xmalloc(sizeof(int) * (size_t)cap);
+    int T = parse_int_list(o->ids, ids, cap, "--ids");
+    if (T < 1) die(EXIT_USAGE, "logits: --ids is empty");
+    for (int i = 0; i < T; i++)
+        if (ids[i] < 0 || ids[i] >= c->vocab_size) die(EXIT_USAGE, "--ids: %d outside the vocabulary", ids[i]);
+    /* the training forward's logits at every position: a batch of one row whose "response"
+     * is every position (label = the next token, or itself at the end: unused here) */
+    int *rpos = xmalloc(sizeof(int) * (size_t)T), *lab = xmalloc(sizeof(int) * (size_t)T), *cpos = xmalloc(sizeof(int) * (size_t)T);
+    float *w = xmalloc(sizeof(float) * (size_t)T);
+    for (int t = 0; t < T; t++) { rpos[t] = t; cpos[t] = -1; lab[t] = ids[t + 1 < T ? t + 1 : t]; w[t] = 1.0f / T; }
+    CftBatch b = {1, T, 0, T, ids, &T, NULL, NULL, rpos, cpos, lab, w, w};
+    float ln, lc;
+    model_cft_step(m, &b, 0.0f, 0, &ln, &lc);
+    int rows; const float *lg = model_last_logits(m, &rows);
+    write_f32(o->out, "logits.bin", lg, (size_t)rows * c->vocab_size);
+    Infer *ix = infer_new(c, model_weights(m));
+    if (o->threads) infer_set_threads(ix, o->threads);
+    float *last = xmalloc(sizeof(float) * (size_t)c->vocab_size);
+    infer_prefill(ix, 1, &T, ids, 0, NULL, last);
+    write_f32(o->out, "last.bin", last, (size_t)c->vocab_size);
+    printf("{\"T\": %d, \"V\": %d, \"rows\": %d, \"layers\": %d}\n", T, c->vocab_size, rows, c->num_hidden_layers);
+    infer_free(ix);
+    free(last); free(rpos); free(lab); free(cpos); free(w); free(ids);
+    model_free(m);
+    return 0;
+}
+
 static int cmd_dump(Opts *o) {
     if (!o->out) die(EXIT_USAGE, "dump: --out DIR is required");
     if (mkdir(o->out, 0777) && errno != EEXIST) die(EXIT_IO, "%s: cannot create directory", o->out);
-    Model *m = model_new(&o->cfg, o->seed);
+    Model *m;
+    if (o->init) {
+        m = load_slice(o->init, o->keep_layers);
+        o->cfg = *model_config(m);
+    } else {
+        m = model_new(&o->cfg, o->seed);
+        perturb(m, o->init_std, o->seed);
+    }
     if (o->threads) model_set_threads(m, o->threads);
     model_set_share_prefix(m, o->share);
     model_set_prune_last(m, o->prune);
-    perturb(m, o->init_std, o->seed);
     Rng r; rng_seed(&r, o->seed * 7919 + 3);
     Batch bt; make_batch(&bt, o->B, o->T, o->Tc, o->R, o->cfg.vocab_size, o->beta, -1, 0, &r);
     if (o->corrupt) {
@@ -223,11 +295,11 @@ static int cmd_dump(Opts *o) {
     const ModelConfig *c = &o->cfg;
     fprintf(f, "{\"vocab_size\": %d, \"hidden_size\": %d, \"intermediate_size\": %d, \"num_hidden_layers\": %d,\n"
                "\"num_attention_heads\": %d, \"num_key_value_heads\": %d, \"rms_norm_eps\": %.9g, \"rope_theta\": %.9g,\n"
-               "\"tie_word_embeddings\": %d, \"B\": %d, \"T\": %d, \"Tc\": %d, \"R\": %d, \"lambda\": %.9g,\n"
+               "\"tie_word_embeddings\": %d, \"attention_bias\": %d, \"B\": %d, \"T\": %d, \"Tc\": %d, \"R\": %d, \"lambda\": %.9g,\n"
                "\"lr\": %.9g, \"wd\": %.9g, \"dropout\": %.9g, \"logit_rows\": %d, \"lm_loss\": %.9g,\n"
                "\"L_eval\": %.9g, \"Ln_eval\": %.9g, \"Lc_eval\": %.9g, \"L_train\": %.9g, \"Ln_train\": %.9g, \"Lc_train\": %.9g, \"grad_norm\": %.9g,\n",
             c->vocab_size, c->hidden_size, c->intermediate_size, c->num_hidden_layers, c->num_attention_heads,
-            c->num_key_value_heads, c->rms_norm_eps, c->rope_theta, c->tie_word_embeddings, o->B, o->T, o->Tc, o->R,
+            c->num_key_value_heads, c->rms_norm_eps, c->rope_theta, c->tie_word_embeddings, c->attention_bias, o->B, o->T, o->Tc, o->R,
             o->lambda, o->lr, o->wd, o->dropout, rows, lm_loss, l_e, ln_e, lc_e, l_t, ln_t, lc_t, gn);
     put_ints(f, "tokens", bt.tok, (size_t)o->B * o->T); put_ints(f, "lengths", bt.len, o->B);
     put_ints(f, "cf_tokens", bt.ctok, (size_t)o->B * (o->Tc ? o->Tc : 1)); put_ints(f, "cf_lengths", bt.clen, o->B);
@@ -394,7 +466,8 @@ static int cmd_bench(Opts *o) {
     if (!bc) die(EXIT_USAGE, "bench: --config A|B required");
     ModelConfig cfg = {.vocab_size = bc->V, .hidden_size = bc->C, .intermediate_size = bc->F, .num_hidden_layers = bc->L,
                        .num_attention_heads = bc->NH, .num_key_value_heads = bc->KVH, .max_position_embeddings = 4096,
-                       .rms_norm_eps = 1e-6f, .rope_theta = 1e6f, .tie_word_embeddings = 1};
+                       .rms_norm_eps = 1e-6f, .rope_theta = 1e6f, .tie_word_embeddings = 1,
+                       .attention_bias = 1};
     Model *m = model_new(&cfg, o->seed);
     if (o->threads) model_set_threads(m, o->threads);
     model_set_dropout(m, 0.05f, o->seed);
@@ -431,5 +504,6 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "gradcheck")) return cmd_gradcheck(&o);
     if (!strcmp(argv[1], "bench")) return cmd_bench(&o);
     if (!strcmp(argv[1], "overfit")) return cmd_overfit(&o);
+    if (!strcmp(argv[1], "logits")) return cmd_logits(&o);
     die(EXIT_USAGE, "unknown command '%s' (see --help)", argv[1]);
 }

@@ -79,8 +79,19 @@ void ckpt_read_config_file(const char *file, ModelConfig *c, int vocab_default) 
     cJSON *o = cJSON_ParseWithLength(txt, n);
     if (!o || !cJSON_IsObject(o)) die(EXIT_DATA, "%s: not a JSON object", file);
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(o, "model_type");
-    if (mt && (!cJSON_IsString(mt) || strcmp(mt->valuestring, "qwen2")))
-        die(EXIT_DATA, "%s: model_type: expected \"qwen2\" (only the Qwen2 architecture is supported)", file);
+    if (mt && (!cJSON_IsString(mt) || (strcmp(mt->valuestring, "qwen2") && strcmp(mt->valuestring, "llama"))))
+        die(EXIT_DATA, "%s: model_type: expected \"qwen2\" or \"llama\" (the architectures supported)", file);
+    int llama = mt && !strcmp(mt->valuestring, "llama");
+    /* HF Llama options this model does not have: refuse rather than run a different network */
+    const cJSON *mb = cJSON_GetObjectItemCaseSensitive(o, "mlp_bias");
+    if (mb && !cJSON_IsFalse(mb)) die(EXIT_DATA, "%s: mlp_bias: only false is supported", file);
+    const cJSON *tp = cJSON_GetObjectItemCaseSensitive(o, "pretraining_tp");
+    if (tp && !(cJSON_IsNumber(tp) && tp->valuedouble == 1)) die(EXIT_DATA, "%s: pretraining_tp: only 1 is supported", file);
+    const cJSON *ab = cJSON_GetObjectItemCaseSensitive(o, "attention_bias");
+    if (ab && !cJSON_IsBool(ab)) die(EXIT_DATA, "%s: attention_bias: expected true or false", file);
+    /* HF Qwen2 always has q/k/v biases and ignores the key; Llama defaults to none */
+    if (mt && !llama && ab && cJSON_IsFalse(ab))
+        die(EXIT_DATA, "%s: attention_bias: Qwen2 always has q/k/v biases (use model_type \"llama\")", file);
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(o, "hidden_act");
     if (act && (!cJSON_IsString(act) || strcmp(act->valuestring, "silu")))
         die(EXIT_DATA, "%s: hidden_act: only \"silu\" is supported", file);
@@ -89,6 +100,8 @@ void ckpt_read_config_file(const char *file, ModelConfig *c, int vocab_default) 
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "rope_scaling");
     if (rs && !cJSON_IsNull(rs)) die(EXIT_DATA, "%s: rope_scaling: not supported", file);
     memset(c, 0, sizeof *c);
+    c->model_type = llama ? MODEL_LLAMA : MODEL_QWEN2;
+    c->attention_bias = ab ? cJSON_IsTrue(ab) : !llama;
     const int REQ = INT32_MIN;
     c->vocab_size = cfg_int(o, file, "vocab_size", vocab_default > 0 ? vocab_default : REQ, 1, 1 << 24);
     c->hidden_size = cfg_int(o, file, "hidden_size", REQ, 2, 1 << 16);
@@ -139,9 +152,10 @@ static cJSON *float_json(float x) {
 
 static char *config_json(const ModelConfig *c) {
     cJSON *o = cJSON_CreateObject();
+    int llama = c->model_type == MODEL_LLAMA;
     cJSON *arch = cJSON_AddArrayToObject(o, "architectures");
-    cJSON_AddItemToArray(arch, cJSON_CreateString("Qwen2ForCausalLM"));
-    cJSON_AddStringToObject(o, "model_type", "qwen2");
+    cJSON_AddItemToArray(arch, cJSON_CreateString(llama ? "LlamaForCausalLM" : "Qwen2ForCausalLM"));
+    cJSON_AddStringToObject(o, "model_type", llama ? "llama" : "qwen2");
     cJSON_AddNumberToObject(o, "vocab_size", c->vocab_size);
     cJSON_AddNumberToObject(o, "hidden_size", c->hidden_size);
     cJSON_AddNumberToObject(o, "intermediate_size", c->intermediate_size);
@@ -157,9 +171,16 @@ static char *config_json(const ModelConfig *c) {
     if (c->eos_token_id >= 0) cJSON_AddNumberToObject(o, "eos_token_id", c->eos_token_id);
     if (c->pad_token_id >= 0) cJSON_AddNumberToObject(o, "pad_token_id", c->pad_token_id);
     cJSON_AddStringToObject(o, "torch_dtype", "float32");
-    cJSON_AddBoolToObject(o, "use_sliding_window", 0);
-    cJSON_AddNumberToObject(o, "sliding_window", c->max_position_embeddings);
-    cJSON_AddNumberToObject(o, "max_window_layers", c->num_hidden_layers);
+    if (llama) {
+        cJSON_AddBoolToObject(o, "attention_bias", c->attention_bias);
+        cJSON_AddBoolToObject(o, "mlp_bias", 0);
+        cJSON_AddNumberToObject(o, "pretraining_tp", 1);
+        cJSON_AddNullToObject(o, "rope_scaling");
+    } else {
+        cJSON_AddBoolToObject(o, "use_sliding_window", 0);
+        cJSON_AddNumberToObject(o, "sliding_window", c->max_position_embeddings);
+        cJSON_AddNumberToObject(o, "max_window_layers", c->num_hidden_layers);
+    }
     cJSON_AddItemToObject(o, "attention_dropout", cJSON_CreateRaw("0.0"));
     cJSON_AddItemToObject(o, "initializer_range", cJSON_CreateRaw("0.02"));
     cJSON_AddBoolToObject(o, "use_cache", 1);
@@ -182,7 +203,7 @@ Model *model_load(const char *dir) {
         die(EXIT_IO, "%s: cannot open: %s", stp, strerror(errno));
     }
     StFile *f = st_open(stp);
-    Model *m = model_new(&cfg, 0);
+    Model *m = model_alloc(&cfg);
     const ParamInfo *pt;
     int np = model_param_table(m, &pt);
     float *params = model_params(m);
@@ -214,7 +235,8 @@ Model *model_load(const char *dir) {
             info("%s: ignoring lm_head.weight (tie_word_embeddings is true)", stp);
         else if (l >= 19 && !strcmp(nm + l - 19, "rotary_emb.inv_freq"))
             continue;   /* old exports carry RoPE buffers; we compute them */
-        else die(EXIT_DATA, "%s: tensor '%s': not a weight of this Qwen2 config", stp, nm);
+        else die(EXIT_DATA, "%s: tensor '%s': not a weight of this %s config", stp, nm,
+                 cfg.model_type == MODEL_LLAMA ? "Llama" : "Qwen2");
     }
     /* non-finite weights would only surface as a NaN loss many steps later */
     size_t n = model_num_params(m);
@@ -265,6 +287,27 @@ static void copy_file(const char *src, const char *dst) {
     if (fwrite(b, 1, n, o.f) != n) { out_abort(&o); die(EXIT_IO, "%s: write error", dst); }
     out_commit(&o);
     free(b);
+}
+
+/* A tokenizer travels under its kind's name: tokenizer.model (sentencepiece), or
+ * tokenizer.json with the tokenizer_config.json beside it (HF BPE: special tokens, chat
+ * template). The kind is told by the name, as tok_find looks for it. */
+static void copy_tokenizer(const char *src, const char *dir) {
+    size_t l = strlen(src);
+    int json = l >= 5 && !strcmp(src + l - 5, ".json");
+    char *p = path_join(dir, json ? "tokenizer.json" : "tokenizer.model");
+    copy_file(src, p);
+    free(p);
+    if (!json) return;
+    const char *sl = strrchr(src, '/');
+    char *sdir = sl ? xstrdup(src) : xstrdup(".");
+    if (sl) sdir[sl - src] = 0;
+    if (ckpt_has(sdir, "tokenizer_config.json")) {
+        char *a = path_join(sdir, "tokenizer_config.json"), *b = path_join(dir, "tokenizer_config.json");
+        copy_file(a, b);
+        free(a); free(b);
+    }
+    free(sdir);
 }
 
 static void write_text(const char *dir, const char *name, const char *text) {
@@ -369,11 +412,7 @@ void ckpt_save(const Model *m, const char *dir_arg, const char *tokenizer, const
         write_text(tmp, "trainer_state.json", s);
         free(s);
     }
-    if (tokenizer) {
-        p = path_join(tmp, "tokenizer.model");
-        copy_file(tokenizer, p);
-        free(p);
-    }
+    if (tokenizer) copy_tokenizer(tokenizer, tmp);
     fsync_path(tmp, 1);
     /* test hook: SIGKILL ourselves between writing and swapping on the Nth save (resume tests) */
     static long nsave;

@@ -525,12 +525,13 @@ static void fill_views(Model *m, float *base, ModelWeights *w, float **ptrs) {
     w->embed_tokens = p; p += (size_t)V * C;
     for (int l = 0; l < L; l++) {
         w->input_layernorm[l] = p; p += C;
+        int bias = m->cfg.attention_bias;
         w->q_proj_w[l] = p; p += (size_t)QD * C;
-        w->q_proj_b[l] = p; p += QD;
+        w->q_proj_b[l] = bias ? p : NULL; p += bias ? QD : 0;
         w->k_proj_w[l] = p; p += (size_t)KVD * C;
-        w->k_proj_b[l] = p; p += KVD;
+        w->k_proj_b[l] = bias ? p : NULL; p += bias ? KVD : 0;
         w->v_proj_w[l] = p; p += (size_t)KVD * C;
-        w->v_proj_b[l] = p; p += KVD;
+        w->v_proj_b[l] = bias ? p : NULL; p += bias ? KVD : 0;
         w->o_proj_w[l] = p; p += (size_t)C * QD;
         w->post_attention_layernorm[l] = p; p += C;
         w->gate_proj_w[l] = p; p += (size_t)F * C;
@@ -560,12 +561,13 @@ static void build_table(Model *m) {
 #define P(suffix, ptr, nd, a0, a1) do { snprintf(nm, sizeof nm, "model.layers.%d.%s", l, suffix); \
         add_param(m, nm, b, ptr, nd, a0, a1); } while (0)
         P("input_layernorm.weight", w->input_layernorm[l], 1, C, 0);
+        int bias = m->cfg.attention_bias;
         P("self_attn.q_proj.weight", w->q_proj_w[l], 2, QD, C);
-        P("self_attn.q_proj.bias", w->q_proj_b[l], 1, QD, 0);
+        if (bias) P("self_attn.q_proj.bias", w->q_proj_b[l], 1, QD, 0);
         P("self_attn.k_proj.weight", w->k_proj_w[l], 2, KVD, C);
-        P("self_attn.k_proj.bias", w->k_proj_b[l], 1, KVD, 0);
+        if (bias) P("self_attn.k_proj.bias", w->k_proj_b[l], 1, KVD, 0);
         P("self_attn.v_proj.weight", w->v_proj_w[l], 2, KVD, C);
-        P("self_attn.v_proj.bias", w->v_proj_b[l], 1, KVD, 0);
+        if (bias) P("self_attn.v_proj.bias", w->v_proj_b[l], 1, KVD, 0);
         P("self_attn.o_proj.weight", w->o_proj_w[l], 2, C, QD);
         P("post_attention_layernorm.weight", w->post_attention_layernorm[l], 1, C, 0);
         P("mlp.gate_proj.weight", w->gate_proj_w[l], 2, F, C);
@@ -577,7 +579,7 @@ static void build_table(Model *m) {
     if (!m->cfg.tie_word_embeddings) add_param(m, "lm_head.weight", b, w->lm_head, 2, V, C);
 }
 
-Model *model_new(const ModelConfig *cfg, uint64_t seed) {
+Model *model_alloc(const ModelConfig *cfg) {
     const ModelConfig *c = cfg;
     if (c->vocab_size < 1 || c->hidden_size < 1 || c->intermediate_size < 1 || c->num_hidden_layers < 1 ||
         c->num_attention_heads < 1 || c->num_key_value_heads < 1)
@@ -597,7 +599,8 @@ Model *model_new(const ModelConfig *cfg, uint64_t seed) {
     m->L = c->num_hidden_layers; m->C = c->hidden_size; m->NH = c->num_attention_heads;
     m->KVH = c->num_key_value_heads; m->HD = m->C / m->NH; m->F = c->intermediate_size;
     m->V = c->vocab_size; m->QD = m->NH * m->HD; m->KVD = m->KVH * m->HD;
-    size_t per = (size_t)m->C * 2 + (size_t)m->QD * m->C + m->QD + 2 * ((size_t)m->KVD * m->C + m->KVD) +
+    size_t bias = c->attention_bias ? (size_t)m->QD + 2 * (size_t)m->KVD : 0;
+    size_t per = (size_t)m->C * 2 + (size_t)m->QD * m->C + 2 * (size_t)m->KVD * m->C + bias +
                  (size_t)m->C * m->QD + 3 * (size_t)m->F * m->C;
     m->nparams = (size_t)m->V * m->C + per * m->L + m->C + (c->tie_word_embeddings ? 0 : (size_t)m->V * m->C);
     m->params = xmalloc(m->nparams * sizeof(float));
@@ -608,6 +611,14 @@ Model *model_new(const ModelConfig *cfg, uint64_t seed) {
     fill_views(m, m->params, &m->w, m->ptrs);
     fill_views(m, m->grads, &m->g, m->ptrs + 12 * m->L);
     build_table(m);
+    m->threads = omp_get_num_procs();
+    m->share_prefix = 1;
+    m->prune_last = 1;
+    return m;
+}
+
+Model *model_new(const ModelConfig *cfg, uint64_t seed) {
+    Model *m = model_alloc(cfg);
     /* init: N(0, 0.02) for matrices, 1 for norms, 0 for biases, in buffer order */
     Rng r; rng_seed(&r, seed);
     for (int t = 0; t < m->ntable; t++) {
@@ -619,9 +630,6 @@ Model *model_new(const ModelConfig *cfg, uint64_t seed) {
         for (size_t i = 0; i < pi->numel; i++)
             p[i] = is_norm ? 1.0f : is_bias ? 0.0f : 0.02f * rng_normal(&r);
     }
-    m->threads = omp_get_num_procs();
-    m->share_prefix = 1;
-    m->prune_last = 1;
     return m;
 }
 

@@ -1,4 +1,7 @@
-/* model: a Qwen2-shaped decoder-only LLM (fp32, CPU reference path).
+/* model: a Qwen2/Llama-shaped decoder-only LLM (fp32, CPU reference path). The two HF
+ * architectures differ here only in the q/k/v biases (Qwen2 always has them; Llama has them when
+ * config.json says attention_bias), so both are one model; model_type is kept to write the
+ * config back as it was read.
  * Shapes: B batch, T time, C hidden_size, NH heads, KVH kv heads, HD = C/NH head dim,
  * F intermediate_size, V vocab_size, L layers.
  * Weights live in one contiguous buffer (params) in the order of ModelWeights below so that
@@ -18,13 +21,16 @@ typedef struct {
     float rms_norm_eps, rope_theta;
     int tie_word_embeddings;
     int bos_token_id, eos_token_id, pad_token_id;
+    int model_type;             /* MODEL_QWEN2 (default) or MODEL_LLAMA */
+    int attention_bias;         /* q/k/v biases present (always for Qwen2) */
 } ModelConfig;
+enum { MODEL_QWEN2 = 0, MODEL_LLAMA = 1 };
 
 /* Pointers into one contiguous float buffer, per layer l: */
 typedef struct {
     float *embed_tokens;        /* (V, C)   model.embed_tokens.weight */
     float **input_layernorm;    /* [L](C)   model.layers.l.input_layernorm.weight */
-    float **q_proj_w, **q_proj_b;   /* (NH*HD, C), (NH*HD) */
+    float **q_proj_w, **q_proj_b;   /* (NH*HD, C), (NH*HD); biases NULL without attention_bias */
     float **k_proj_w, **k_proj_b;   /* (KVH*HD, C), (KVH*HD) */
     float **v_proj_w, **v_proj_b;   /* (KVH*HD, C), (KVH*HD) */
     float **o_proj_w;               /* (C, NH*HD), no bias */
@@ -81,6 +87,10 @@ float *model_adam_v(Model *m);          /* second moment */
 /* Checkpoint directory I/O (config.json + model.safetensors, HF Qwen2 names). */
 Model *model_load(const char *dir);                 /* dies with a clear error on bad input */
 Model *model_new(const ModelConfig *cfg, uint64_t seed);   /* random init (N(0,0.02)) */
+/* Sizes checked and buffers allocated, parameters left for the caller to fill (loading and
+ * importing overwrite every one; a 0.5B model's random init alone costs seconds). Gradient
+ * and AdamW buffers are calloc'd, so they cost no memory until a trainer touches them. */
+Model *model_alloc(const ModelConfig *cfg);
 void model_save(const Model *m, const char *dir);   /* atomic: temp dir + rename */
 void model_free(Model *m);
 const ModelConfig *model_config(const Model *m);

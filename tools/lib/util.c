@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <utf8proc.h>
 
 const char *g_prog = "cft";
 int g_quiet = 0;
@@ -327,4 +328,17 @@ int parse_int_list(const char *s, int *out, int n, const char *flag) {
     }
     if (!k) die(EXIT_USAGE, "%s: empty list", flag);
     return k;
+}
+
+long utf8_invalid_at(const char *s, size_t n) {
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    size_t i = 0;
+    while (i < n) {
+        if (p[i] < 0x80) { i++; continue; }
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k < 0) return (long)i;
+        i += (size_t)k;
+    }
+    return -1;
 }

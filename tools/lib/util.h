@@ -71,6 +71,10 @@ const cJSON *json_obj(const cJSON *o, const char *field, Where w);  /* required 
 /* print a JSON string literal (with quotes, escaped) to f */
 void json_put_str(FILE *f, const char *s);
 
+/* byte offset of the first invalid UTF-8 sequence in s[0..n) (utf8proc's rules: no
+ * overlong forms, surrogates or code points past U+10FFFF), or -1 when valid */
+long utf8_invalid_at(const char *s, size_t n);
+
 /* parse "a,b,c" integers into out (max n), returns count; dies on junk */
 int parse_int_list(const char *s, int *out, int n, const char *flag);
 #endif
