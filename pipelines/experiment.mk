@@ -55,8 +55,10 @@ BEAMS_d3b10 = 10
 # D3's ranking computed exactly: the 10 catalogue titles with the highest sum of log-probs,
 # over every title (decode --exact; 64 rows per prompt at first, more where a prompt needs
 # them to be certified): what D3's beam search approximates, with no beam width to choose
-DEC_d3x    = $(DEC_d3) --exact --max-frontier 1024
-BEAMS_d3x  = 64
+DS_EXACT_ROWS ?= 64
+DS_EXACT_FRONTIER ?= 1024
+DEC_d3x    = $(DEC_d3) --exact --max-frontier $(DS_EXACT_FRONTIER)
+BEAMS_d3x  = $(DS_EXACT_ROWS)
 RETURN_d3x = 10
 
 .PHONY: data prompts tokenizer base finetune table3-one ablation-one fig4-one check-dataset

@@ -39,7 +39,7 @@
  * the end of the prompt or the response. */
 #include "ckpt.h"
 #include "model.h"
-#include "spm.h"
+#include "tok.h"
 #include "util.h"
 #include <math.h>
 #include <stdlib.h>
@@ -67,12 +67,12 @@ static void usage(int code) {
 "                       (default OUT.state); --resume DIR continues a killed run exactly;\n"
 "                       --auto-resume: resume from the state dir when it exists\n"
 "  --log FILE           one JSON line per step (--log-every N) and per validation\n"
-"  --tokenizer FILE     tokenizer.model (default: the --init checkpoint's)\n"
+"  --tokenizer FILE     tokenizer.model or tokenizer.json (default: the --init checkpoint's)\n"
 "  --per-sample FILE    (--eval) one JSON line per record: id, L_n, L_c (own Omega);\n"
 "                       --dump-logits F: their response-position logits, raw f32 (tests)\n"
 "  -q                   no progress bar / info on stderr\n"
 "Each epoch: validation L_n (never L_c; weighted like training), best checkpoint kept in\n"
-"--out DIR (config.json, model.safetensors, tokenizer.model), early stop on no improvement.\n");
+"--out DIR (config.json, model.safetensors, the tokenizer), early stop on no improvement.\n");
     exit(code);
 }
 
@@ -130,7 +130,7 @@ static uint64_t fnv(uint64_t h, const int *x, int n) {
 
 /* rec: prompt records -> token sequences (see the header for the layout and truncation).
  * cf: 2 = cf_prompt required, 1 = used when present (truncation still finds the history). */
-static Data load_rec(const char *path, const Spm *sp, int eos, int cf, int max_len, long max_n) {
+static Data load_rec(const char *path, const Tok *sp, int eos, int cf, int max_len, long max_n) {
     Data d = {0};
     d.path = path;
     d.fingerprint = 0xcbf29ce484222325ULL;
@@ -144,13 +144,13 @@ static Data load_rec(const char *path, const Spm *sp, int eos, int cf, int max_l
         Rec r = {0};
         r.id = json_int(o, "id", w);
         int *p, *y, *c = NULL;
-        int np = spm_encode(sp, json_str(o, "prompt", w), &p);
-        int ny = spm_encode(sp, json_str(o, "response", w), &y);
+        int np = tok_encode_at(sp, json_str(o, "prompt", w), &p, w, "prompt");
+        int ny = tok_encode_at(sp, json_str(o, "response", w), &y, w, "response");
         int ncp = 0;
         if (np == 0) die(EXIT_DATA, "%s:%ld: prompt: empty (the first response token needs a context)", w.file, w.line);
         const cJSON *cfv = cJSON_GetObjectItemCaseSensitive(o, "cf_prompt");
         if (cf == 2 || (cf == 1 && cfv && !cJSON_IsNull(cfv))) {
-            ncp = spm_encode(sp, json_str(o, "cf_prompt", w), &c);
+            ncp = tok_encode_at(sp, json_str(o, "cf_prompt", w), &c, w, "cf_prompt");
             if (ncp == 0) die(EXIT_DATA, "%s:%ld: cf_prompt: empty", w.file, w.line);
         }
         if (ny + 1 > max_len / 2)
@@ -185,7 +185,7 @@ static Data load_rec(const char *path, const Spm *sp, int eos, int cf, int max_l
 }
 
 /* lm: text lines -> enc(line) ++ [EOS], truncated at max_len; lines giving < 2 tokens skipped (counted) */
-static Data load_lm(const char *path, const Spm *sp, int eos, int max_len, long max_n) {
+static Data load_lm(const char *path, const Tok *sp, int eos, int max_len, long max_n) {
     Data d = {0};
     d.path = path;
     d.fingerprint = 0xcbf29ce484222325ULL;
@@ -193,7 +193,8 @@ static Data load_lm(const char *path, const Spm *sp, int eos, int max_len, long 
     long skipped = 0, truncated = 0;
     LineReader *lr = lr_open(path);
     for (char *ln; (max_n < 0 || d.n < max_n) && (ln = lr_next(lr, NULL));) {
-        int *x, nx = spm_encode(sp, ln, &x);
+        Where w = {lr_name(lr), lr_lineno(lr)};
+        int *x, nx = tok_encode_at(sp, ln, &x, w, "text");
         if (nx == 0) { skipped++; free(x); continue; }
         if (nx + 1 > max_len) { nx = max_len - 1; truncated++; }
         Rec r = {0};
@@ -416,7 +417,7 @@ static double st_num(const cJSON *s, const char *key, const char *dir) {
 /* ------------------------------------------------------------------ main */
 /* file scope, not locals: a die() deep inside keeps them reachable (LeakSanitizer) */
 static Model *m;
-static Spm *sp;
+static Tok *sp;
 static Data tr, va;
 static cJSON *args;
 static Bufs bf;
@@ -496,29 +497,28 @@ int main(int argc, char **argv) {
     const char *init_dir = o.resume ? o.resume : o.init;
     const char *tokpath = o.tokenizer;
     if (!tokpath) {
-        if (!init_dir) die(EXIT_USAGE, "--config needs --tokenizer tokenizer.model");
-        tokbuf = xmalloc(strlen(init_dir) + 32);
-        sprintf(tokbuf, "%s/tokenizer.model", init_dir);
-        if (!ckpt_has(init_dir, "tokenizer.model")) die(EXIT_IO, "%s: no tokenizer.model (give --tokenizer)", init_dir);
+        if (!init_dir) die(EXIT_USAGE, "--config needs --tokenizer (tokenizer.model or tokenizer.json)");
+        tokbuf = tok_find(init_dir);
+        if (!tokbuf) die(EXIT_IO, "%s: no tokenizer.json or tokenizer.model (give --tokenizer)", init_dir);
         tokpath = tokbuf;
     }
-    sp = spm_load(tokpath);
+    sp = tok_load(tokpath);
     if (init_dir) m = model_load(init_dir);
     else {
         ModelConfig cfg;
-        ckpt_read_config_file(o.config, &cfg, spm_vocab_size(sp));
-        if (cfg.bos_token_id < 0) cfg.bos_token_id = spm_bos_id(sp);
-        if (cfg.eos_token_id < 0) cfg.eos_token_id = spm_eos_id(sp);
-        if (cfg.pad_token_id < 0) cfg.pad_token_id = spm_pad_id(sp);
+        ckpt_read_config_file(o.config, &cfg, tok_vocab_size(sp));
+        if (cfg.bos_token_id < 0) cfg.bos_token_id = tok_bos_id(sp);
+        if (cfg.eos_token_id < 0) cfg.eos_token_id = tok_eos_id(sp);
+        if (cfg.pad_token_id < 0) cfg.pad_token_id = tok_pad_id(sp);
         m = model_new(&cfg, o.seed);
     }
     const ModelConfig *cfg = model_config(m);
-    if (spm_vocab_size(sp) > cfg->vocab_size)
-        die(EXIT_DATA, "%s: tokenizer has %d pieces but the model's vocab_size is %d", tokpath, spm_vocab_size(sp), cfg->vocab_size);
-    int eos = cfg->eos_token_id >= 0 ? cfg->eos_token_id : spm_eos_id(sp);
+    if (tok_vocab_size(sp) > cfg->vocab_size)
+        die(EXIT_DATA, "%s: tokenizer has %d pieces but the model's vocab_size is %d", tokpath, tok_vocab_size(sp), cfg->vocab_size);
+    int eos = cfg->eos_token_id >= 0 ? cfg->eos_token_id : tok_eos_id(sp);
     if (eos < 0) die(EXIT_DATA, "%s: no eos id in the tokenizer or the model config", tokpath);
-    if (spm_eos_id(sp) >= 0 && spm_eos_id(sp) != eos)
-        die(EXIT_DATA, "%s: eos id %d differs from the model config's eos_token_id %d", tokpath, spm_eos_id(sp), eos);
+    if (tok_eos_id(sp) >= 0 && tok_eos_id(sp) != eos)
+        die(EXIT_DATA, "%s: eos id %d differs from the model config's eos_token_id %d", tokpath, tok_eos_id(sp), eos);
     int pad = cfg->pad_token_id >= 0 ? cfg->pad_token_id : eos;   /* padded slots are masked anyway */
     if (o.max_len > cfg->max_position_embeddings) o.max_len = cfg->max_position_embeddings;
     model_set_threads(m, o.threads);
@@ -562,7 +562,7 @@ int main(int argc, char **argv) {
         if (fflush(stdout) != 0) die(EXIT_IO, "<stdout>: write error");
         data_free(&d);
         bufs_free(&bf);
-        model_free(m); spm_free(sp); free(tokbuf);
+        model_free(m); tok_free(sp); free(tokbuf);
         return 0;
     }
 
@@ -747,6 +747,6 @@ int main(int argc, char **argv) {
     data_free(&tr);
     if (has_valid) data_free(&va);
     model_free(m);
-    spm_free(sp);
+    tok_free(sp);
     return 0;
 }

@@ -13,7 +13,7 @@
 #include "ckpt.h"
 #include "gguf_import.h"
 #include "model.h"
-#include "spm.h"
+#include "tok.h"
 #include "util.h"
 #include <stdlib.h>
 #include <string.h>
@@ -67,12 +67,19 @@ int main(int argc, char **argv) {
     if (check) {
         Model *m = model_load(check);
         const ModelConfig *c = model_config(m);
+        /* the tokenizer is loaded as the tools load it, and must fit the model */
+        char *tp = tok_find(check);
+        Tok *tk = tp ? tok_load(tp) : NULL;
+        if (tk && tok_vocab_size(tk) > c->vocab_size)
+            die(EXIT_DATA, "%s: tokenizer has %d pieces but vocab_size is %d", tp, tok_vocab_size(tk), c->vocab_size);
         printf("{\"dir\": ");
         json_put_str(stdout, check);
         printf(", \"parameters\": %zu, \"vocab_size\": %d, \"hidden_size\": %d, \"layers\": %d, \"heads\": %d, "
                "\"kv_heads\": %d, \"tied\": %s, \"tokenizer\": %s}\n", model_num_params(m), c->vocab_size, c->hidden_size,
                c->num_hidden_layers, c->num_attention_heads, c->num_key_value_heads,
-               c->tie_word_embeddings ? "true" : "false", ckpt_has(check, "tokenizer.model") ? "true" : "false");
+               c->tie_word_embeddings ? "true" : "false", tk ? "true" : "false");
+        tok_free(tk);
+        free(tp);
         model_free(m);
         return 0;
     }
@@ -80,22 +87,22 @@ int main(int argc, char **argv) {
         Model *m = model_load(src);
         char *tp = NULL;
         if (tok) tp = xstrdup(tok);
-        else if (ckpt_has(src, "tokenizer.model")) { tp = xmalloc(strlen(src) + 20); sprintf(tp, "%s/tokenizer.model", src); }
+        else tp = tok_find(src);
         ckpt_save(m, dst, tp, NULL, 0);
         free(tp);
         model_free(m);
         return 0;
     }
     ModelConfig cfg;
-    Spm *sp = tok ? spm_load(tok) : NULL;
-    ckpt_read_config_file(config, &cfg, sp ? spm_vocab_size(sp) : -1);
+    Tok *sp = tok ? tok_load(tok) : NULL;
+    ckpt_read_config_file(config, &cfg, sp ? tok_vocab_size(sp) : -1);
     if (sp) {
-        if (spm_vocab_size(sp) > cfg.vocab_size)
-            die(EXIT_DATA, "%s: tokenizer has %d pieces but vocab_size is %d", tok, spm_vocab_size(sp), cfg.vocab_size);
-        if (cfg.bos_token_id < 0) cfg.bos_token_id = spm_bos_id(sp);
-        if (cfg.eos_token_id < 0) cfg.eos_token_id = spm_eos_id(sp);
-        if (cfg.pad_token_id < 0) cfg.pad_token_id = spm_pad_id(sp);
-        spm_free(sp);
+        if (tok_vocab_size(sp) > cfg.vocab_size)
+            die(EXIT_DATA, "%s: tokenizer has %d pieces but vocab_size is %d", tok, tok_vocab_size(sp), cfg.vocab_size);
+        if (cfg.bos_token_id < 0) cfg.bos_token_id = tok_bos_id(sp);
+        if (cfg.eos_token_id < 0) cfg.eos_token_id = tok_eos_id(sp);
+        if (cfg.pad_token_id < 0) cfg.pad_token_id = tok_pad_id(sp);
+        tok_free(sp);
     }
     Model *m = model_new(&cfg, seed);
     ckpt_save(m, dst, tok, NULL, 0);

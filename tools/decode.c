@@ -3,7 +3,7 @@
  *   mkprompt < test.jsonl | decode --model DIR [options] > predictions.jsonl
  *
  * Input: prompt records ({"id", "prompt", ...}, docs/FORMATS.md). The prompt text is encoded
- * with DIR/tokenizer.model exactly as the trainer encodes it (sentencepiece, no BOS, the
+ * with DIR's tokenizer exactly as the trainer encodes it (tok.h: no BOS, the
  * prompt on its own); the model then generates the response `"Title"\n` + EOS.
  * Output: {"id", "predict": [titles], "scores": [...]} with titles stripped of the quotes and
  * newline, beams best first.
@@ -47,7 +47,7 @@
 #include "ckpt.h"
 #include "infer.h"
 #include "model.h"
-#include "spm.h"
+#include "tok.h"
 #include "trie.h"
 #include "util.h"
 #include <math.h>
@@ -60,7 +60,7 @@ static void usage(int code) {
 "usage: decode --model DIR [options] < prompts.jsonl > predictions.jsonl\n"
 "Beam search (HF semantics, KV cache, all beams of --batch prompts advanced together),\n"
 "or D3's exact ranking over the catalogue (--exact).\n"
-"  --model DIR            checkpoint (config.json, model.safetensors, tokenizer.model)\n"
+"  --model DIR            checkpoint (config.json, model.safetensors, tokenizer)\n"
 "  --beams N              beams per prompt (5)\n"
 "  --return N             hypotheses written per prompt, <= beams (5)\n"
 "  --length-penalty X     score = sum logprob / len^X; BIGRec 1.0 (default), D3 0.0\n"
@@ -68,7 +68,7 @@ static void usage(int code) {
 "  --constrain FILE       D3: only catalogue titles (items.jsonl) can be generated\n"
 "  --batch N              prompts decoded together (16)\n"
 "  --threads N            threads (default: all cores)\n"
-"  --tokenizer FILE       sentencepiece model (default DIR/tokenizer.model)\n"
+"  --tokenizer FILE       tokenizer.model or tokenizer.json (default: DIR's)\n"
 "  --eos ID               end-of-sequence id (default config.json eos_token_id, else the\n"
 "                         tokenizer's)\n"
 "  --prompt-ids           input records carry \"prompt_ids\": [ids] instead of \"prompt\";\n"
@@ -340,7 +340,7 @@ static int *read_id_array(const cJSON *a, Where w, const char *field, int V, int
 }
 
 /* one output record; frees the request's prompt, id and hypotheses */
-static void write_req(FILE *f, Req *r, int prompt_ids, Spm *spm, int exact_mode) {
+static void write_req(FILE *f, Req *r, int prompt_ids, Tok *spm, int exact_mode) {
     int k = r->nhyp < nret ? r->nhyp : nret;
     if (k < nret) n_short++;
     fprintf(f, "{\"id\":%s,\"%s\":[", r->id_json, prompt_ids ? "predict_ids" : "predict");
@@ -351,7 +351,7 @@ static void write_req(FILE *f, Req *r, int prompt_ids, Spm *spm, int exact_mode)
             for (int t = 0; t < r->hyps[h].len; t++) fprintf(f, "%s%d", t ? "," : "", r->hyps[h].toks[t]);
             fputc(']', f);
         } else {
-            char *txt = spm_decode(spm, r->hyps[h].toks, r->hyps[h].len);
+            char *txt = tok_decode(spm, r->hyps[h].toks, r->hyps[h].len);
             json_put_str(f, clean_title(txt));
             free(txt);
         }
@@ -414,23 +414,17 @@ int main(int argc, char **argv) {
     Model *m = model_load(model_dir);
     const ModelConfig *cfg = model_config(m);
     int V = cfg->vocab_size;
-    Spm *spm = NULL;
-    if (!prompt_ids || constrain) {
-        char *p = NULL;
-        if (!tok_path) {
-            p = xmalloc(strlen(model_dir) + 32);
-            sprintf(p, "%s/tokenizer.model", model_dir);
-        }
-        spm = spm_load(tok_path ? tok_path : p);
-        free(p);
-        if (spm_vocab_size(spm) > V)
-            die(EXIT_DATA, "%s: tokenizer has %d pieces but the model's vocab_size is %d", model_dir, spm_vocab_size(spm), V);
+    Tok *spm = NULL;
+    if (!prompt_ids || constrain) spm = tok_path ? tok_load(tok_path) : tok_load_dir(model_dir);
+    if (spm) {
+        if (tok_vocab_size(spm) > V)
+            die(EXIT_DATA, "%s: tokenizer has %d pieces but the model's vocab_size is %d", model_dir, tok_vocab_size(spm), V);
     }
     /* text mode: ids the tokenizer cannot decode (a vocab padded beyond the tokenizer, as
      * Qwen2's) are never generated; they still count in the log-softmax normaliser */
-    int Vgen = (spm && !prompt_ids) ? spm_vocab_size(spm) : V;
+    int Vgen = (spm && !prompt_ids) ? tok_vocab_size(spm) : V;
     if (eos < 0) eos = cfg->eos_token_id;
-    if (eos < 0 && spm) eos = spm_eos_id(spm);
+    if (eos < 0 && spm) eos = tok_eos_id(spm);
     if (eos < 0 || eos >= Vgen) die(EXIT_USAGE, "no usable EOS id (config.json has none; give --eos)");
 
     /* ---- constraint trie ---- */
@@ -449,7 +443,7 @@ int main(int argc, char **argv) {
                 size_t tl = strlen(title);
                 char *resp = xmalloc(tl + 4);
                 sprintf(resp, "\"%s\"\n", title);     /* mkprompt's response format */
-                int k = spm_encode(spm, resp, &ids);
+                int k = tok_encode_at(spm, resp, &ids, w, "title");
                 ids = xrealloc(ids, sizeof(int) * (k + 1));
                 ids[k] = eos;
                 len = k + 1;
@@ -495,7 +489,7 @@ int main(int argc, char **argv) {
             if (prompt_ids) {
                 r->prompt = read_id_array(cJSON_GetObjectItemCaseSensitive(o, "prompt_ids"), w, "prompt_ids", V, &r->plen);
             } else {
-                r->plen = spm_encode(spm, json_str(o, "prompt", w), &r->prompt);
+                r->plen = tok_encode_at(spm, json_str(o, "prompt", w), &r->prompt, w, "prompt");
                 for (int k = 0; k < r->plen; k++)
                     if (r->prompt[k] >= V) die(EXIT_DATA, "%s:%ld: prompt: token %d outside the model's vocabulary", w.file, w.line, r->prompt[k]);
             }
@@ -707,7 +701,7 @@ int main(int argc, char **argv) {
     free(s_tok); free(s_pre); free(s_anc);
     infer_free(inf);
     trie_free(trie);
-    if (spm) spm_free(spm);
+    if (spm) tok_free(spm);
     model_free(m);
     return 0;
 }

@@ -5,7 +5,7 @@
  *
  * Embedding of a title (BIGRec / the authors' code): the title text on its own — the
  * catalogue `title` field, or a generated title with its quotes stripped (decode already
- * strips them) — encoded with DIR/tokenizer.model (no BOS, no quotes, no EOS), run through
+ * strips them) — encoded with DIR's tokenizer (no BOS, no quotes, no EOS), run through
  * the model, and the final-layer hidden state AFTER the final RMSNorm at its last token
  * (HF's hidden_states[-1][:, -1]). A generated title identical to a catalogue title reuses
  * that item's embedding (same tokens, same hidden state; D3's constrained titles all do).
@@ -23,7 +23,7 @@
 #include "infer.h"
 #include "model.h"
 #include "safetensors.h"
-#include "spm.h"
+#include "tok.h"
 #include "util.h"
 #include <omp.h>
 #include <errno.h>
@@ -38,14 +38,14 @@ static void usage(int code) {
 "usage: ground --model DIR --items items.jsonl [options] < predictions.jsonl > ranked.jsonl\n"
 "Map each record's generated titles to catalogue items by L2 distance of the model's\n"
 "final-norm hidden state at a title's last token; item embeddings cached in DIR.\n"
-"  --model DIR         checkpoint (config.json, model.safetensors, tokenizer.model)\n"
+"  --model DIR         checkpoint (config.json, model.safetensors, tokenizer)\n"
 "  --items FILE        item catalogue (items.jsonl: id, title)\n"
 "  --mode M            interleave (default: best match of each title, then second best,\n"
 "                      ...) or single (all items by distance to the first title)\n"
 "  -n N                items per ranked list (50)\n"
 "  --batch N           titles per forward batch (128)\n"
 "  --threads N         threads (default: all cores)\n"
-"  --tokenizer FILE    sentencepiece model (default DIR/tokenizer.model)\n"
+"  --tokenizer FILE    tokenizer.model or tokenizer.json (default: DIR's)\n"
 "  --no-cache          neither read nor write DIR/item_emb.*.safetensors\n"
 "  --timing            print `ground-timing key=value ...` on stderr (even with -q)\n"
 "  -o FILE             write here atomically instead of stdout\n"
@@ -144,12 +144,10 @@ int main(int argc, char **argv) {
     Model *m = model_load(model_dir);
     const ModelConfig *cfg = model_config(m);
     int C = cfg->hidden_size, V = cfg->vocab_size;
-    char *tokp = xmalloc(strlen(model_dir) + 64);
-    sprintf(tokp, "%s/tokenizer.model", model_dir);
-    if (tok_path) { free(tokp); tokp = xstrdup(tok_path); }
-    Spm *spm = spm_load(tokp);
-    if (spm_vocab_size(spm) > V)
-        die(EXIT_DATA, "%s: tokenizer has %d pieces but the model's vocab_size is %d", model_dir, spm_vocab_size(spm), V);
+    Tok *spm = tok_path ? tok_load(tok_path) : tok_load_dir(model_dir);
+    const char *tokp = tok_path_of(spm);
+    if (tok_vocab_size(spm) > V)
+        die(EXIT_DATA, "%s: tokenizer has %d pieces but the model's vocab_size is %d", model_dir, tok_vocab_size(spm), V);
 
     /* ---- catalogue ---- */
     int N = 0;
@@ -228,7 +226,7 @@ int main(int argc, char **argv) {
     if (!have) {
         int **ids = xmalloc(sizeof(int *) * N), *lens = xmalloc(sizeof(int) * N);
         for (int i = 0; i < N; i++) {
-            lens[i] = spm_encode(spm, titles[i], &ids[i]);
+            lens[i] = tok_encode_at(spm, titles[i], &ids[i], (Where){items_path, i + 1}, "title");
             if (lens[i] < 1) die(EXIT_DATA, "%s: item %d: title: encodes to no tokens", items_path, i);
         }
         Progress pr;
@@ -310,7 +308,7 @@ int main(int argc, char **argv) {
                 q_ids[nq] = NULL;
                 q_len[nq] = 0;
                 if (it < 0) {
-                    q_len[nq] = spm_encode(spm, e->valuestring, &q_ids[nq]);
+                    q_len[nq] = tok_encode_at(spm, e->valuestring, &q_ids[nq], w, "predict");
                     if (q_len[nq] < 1) { free(q_ids[nq]); n_empty_title++; continue; }   /* nothing to embed */
                 } else {
                     nq_matched++;
@@ -387,9 +385,9 @@ int main(int argc, char **argv) {
     if (n_no_title) info("%ld records had no usable generated title: empty ranked list", n_no_title);
     for (int i = 0; i < N; i++) free(titles[i]);
     free(titles); free(tm.slot); free(E); free(enorm); free(Q); free(D); free(top); free(seen); free(list);
-    free(rec_id); free(rec_q0); free(q_item); free(q_ids); free(q_len); free(mst); free(cache); free(tokp);
+    free(rec_id); free(rec_q0); free(q_item); free(q_ids); free(q_len); free(mst); free(cache);
     infer_free(inf);
-    spm_free(spm);
+    tok_free(spm);
     model_free(m);
     return 0;
 }

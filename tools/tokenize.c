@@ -1,13 +1,17 @@
-/* tokenize: encode text lines to token ids or decode them back, with a sentencepiece model
- * (the same wrapper cft-step and decode use). A filter: stdin -> stdout. */
-#include "spm.h"
+/* tokenize: encode text lines to token ids or decode them back, with a sentencepiece model or
+ * an HF byte-level BPE tokenizer.json (tok.h, the interface cft-step and decode use). A
+ * filter: stdin -> stdout. */
+#include "tok.h"
 #include "util.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void usage(int code) {
     fprintf(code ? stderr : stdout,
-"usage: tokenize --model tokenizer.model [--decode | --pieces | --info] [FILE|-]\n"
+"usage: tokenize --model TOKENIZER [--decode | --pieces | --info] [FILE|-]\n"
+"TOKENIZER: a tokenizer.model (sentencepiece), a tokenizer.json (byte-level BPE), or a\n"
+"checkpoint directory holding one.\n"
 "Encode each input line (no bos/eos added) and print its ids separated by spaces.\n"
 "  --decode   input lines are space-separated ids; print the decoded text\n"
 "  --pieces   print the pieces instead of ids\n"
@@ -34,14 +38,15 @@ int main(int argc, char **argv) {
         else { fprintf(stderr, "%s: unknown or incomplete option '%s'\n", g_prog, a); usage(EXIT_USAGE); }
     }
     if (!model) die(EXIT_USAGE, "--model is required");
-    Spm *s = spm_load(model);
+    struct stat st;
+    Tok *s = stat(model, &st) == 0 && S_ISDIR(st.st_mode) ? tok_load_dir(model) : tok_load(model);
     if (infom) {
-        printf("{\"vocab_size\": %d, \"bos\": %d, \"eos\": %d, \"pad\": %d}\n", spm_vocab_size(s), spm_bos_id(s), spm_eos_id(s), spm_pad_id(s));
-        spm_free(s);
+        printf("{\"vocab_size\": %d, \"bos\": %d, \"eos\": %d, \"pad\": %d}\n", tok_vocab_size(s), tok_bos_id(s), tok_eos_id(s), tok_pad_id(s));
+        tok_free(s);
         return 0;
     }
     LineReader *r = lr_open(in);
-    int V = spm_vocab_size(s), cap = 256, *ids = xmalloc(sizeof(int) * cap);
+    int V = tok_vocab_size(s), cap = 256, *ids = xmalloc(sizeof(int) * cap);
     for (char *ln; (ln = lr_next(r, NULL));) {
         if (decode) {
             int n = 0;
@@ -55,7 +60,7 @@ int main(int argc, char **argv) {
                 ids[n++] = (int)v;
                 p = e;
             }
-            char *t = spm_decode(s, ids, n);
+            char *t = tok_decode(s, ids, n);
             if (js) { json_put_str(stdout, t); putchar('\n'); }
             else puts(t);
             free(t);
@@ -66,11 +71,12 @@ int main(int argc, char **argv) {
                 if (!cJSON_IsString(str)) die(EXIT_DATA, "%s:%ld: expected a JSON string literal", lr_name(r), lr_lineno(r));
                 ln = str->valuestring;
             }
-            int *x, n = spm_encode(s, ln, &x);
+            Where w = {lr_name(r), lr_lineno(r)};
+            int *x, n = tok_encode_at(s, ln, &x, w, js ? "string" : "line");
             cJSON_Delete(str);
             for (int i = 0; i < n; i++) {
                 if (i) putchar(' ');
-                if (pieces) fputs(spm_piece(s, x[i]), stdout);
+                if (pieces) fputs(tok_piece(s, x[i]), stdout);
                 else printf("%d", x[i]);
             }
             putchar('\n');
@@ -79,7 +85,7 @@ int main(int argc, char **argv) {
     }
     lr_close(r);
     free(ids);
-    spm_free(s);
+    tok_free(s);
     if (fflush(stdout) != 0) die(EXIT_IO, "<stdout>: write error");
     return 0;
 }
