@@ -98,14 +98,17 @@ $(D)/test.use.jsonl: $(D)/split.done $(D)/test.size
 data: $(D)/train.use.jsonl $(D)/valid.use.jsonl $(D)/test.use.jsonl
 
 # ---- prompts (Table 1 template) ----
+# DS_FRAME = alpaca (default, the authors' frame) | chatml (the instruction-tuned backbones'
+# chat turns, with DS_SYSTEM as the system message); a config sets it once for all its prompts
+MKPROMPT = $(B)/mkprompt --category $(DS_CATEGORY) $(if $(DS_FRAME),--frame $(DS_FRAME)) $(if $(DS_SYSTEM),--system '$(DS_SYSTEM)')
 $(D)/train.pairs.jsonl: $(D)/train.use.jsonl
-	$(B)/mkprompt --category $(DS_CATEGORY) --pair -o $@ < $<
+	$(MKPROMPT) --pair -o $@ < $<
 $(D)/valid.prompts.jsonl: $(D)/valid.use.jsonl
-	$(B)/mkprompt --category $(DS_CATEGORY) -o $@ < $<
+	$(MKPROMPT) -o $@ < $<
 $(D)/test.prompts.jsonl: $(D)/test.use.jsonl
-	$(B)/mkprompt --category $(DS_CATEGORY) -o $@ < $<
+	$(MKPROMPT) -o $@ < $<
 $(D)/test.nohist.prompts.jsonl: $(D)/test.use.jsonl
-	$(B)/mkprompt --category $(DS_CATEGORY) --counterfactual -o $@ < $<
+	$(MKPROMPT) --counterfactual -o $@ < $<
 prompts: $(D)/train.pairs.jsonl $(D)/valid.prompts.jsonl $(D)/test.prompts.jsonl
 
 # ---- tokenizer and in-project base model (no pretrained weights can be downloaded here) ----
@@ -201,7 +204,7 @@ GRID_PARALLEL_OPTS ?=
 GRID_POINTS = $(foreach l,$(GRID_LAMBDAS),$(foreach b,$(GRID_BETAPS),grid-l$(l)-b$(b)))
 $(foreach l,$(GRID_LAMBDAS),$(foreach b,$(GRID_BETAPS),$(eval FT_grid-l$(l)-b$(b) = --lambda $(l) --beta-prime $(b))))
 $(D)/valid.eval.prompts.jsonl: $(D)/valid.use.jsonl
-	$(B)/mkprompt --category $(DS_CATEGORY) -o $@ < $<
+	$(MKPROMPT) -o $@ < $<
 # validation scoring of a fine-tuned run: <run>.val.* with BIGRec's decoding (what the searches
 # select on by default), <run>.vald3.* with D3's, <run>.vald3x.* with D3's exact ranking
 define VALIDATION_RULES

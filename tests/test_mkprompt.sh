@@ -54,6 +54,35 @@ printf '# mine\ninstruction: Pick one.\ninput: Seen: {history}.\n' > t.txt
 "$BIN/mkprompt" --category books --pair -o out.jsonl < s.jsonl
 same out.jsonl want_pair.jsonl
 
+# --frame chatml renders exactly what the backbones' own chat templates (jinja, from their GGUF
+# metadata) give for [system, user] with the assistant turn opened, normal and counterfactual
+if [ -f "$ROOT/build/backbones/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
+  for bb in "smollm2/SmolLM2-135M-Instruct.Q4_1.gguf|You are a helpful AI assistant named SmolLM, trained by Hugging Face" \
+            "qwen2.5/part01.bin|You are Qwen, created by Alibaba Cloud. You are a helpful assistant."; do
+    g=${bb%%|*}; sys=${bb#*|}
+    "$BIN/mkprompt" --category games --frame chatml --system "$sys" --pair < s.jsonl > chat.jsonl
+    "$PY" - "$ROOT/build/backbones/$g" "$sys" chat.jsonl s.jsonl <<'PY'
+import json, sys
+sys.path.insert(0, __import__("os").environ["ROOT"] + "/tests")
+from bpe_oracle import gguf_metadata
+import jinja2
+meta = gguf_metadata(sys.argv[1])
+tpl = jinja2.Environment(trim_blocks=True, lstrip_blocks=True).from_string(meta["tokenizer.chat_template"])
+inst = "Given ten video games that the user played recently, please recommend a new video game that the user likes to the user."
+for rec, smp in zip(map(json.loads, open(sys.argv[3])), map(json.loads, open(sys.argv[4]))):
+    hist = ", ".join('"%s"' % h["title"] for h in smp["history"])
+    for key, inp in (("prompt", hist), ("cf_prompt", "None")):
+        user = inst + "\n\nThe user has played the following video games before: " + inp
+        want = tpl.render(messages=[{"role": "system", "content": sys.argv[2]}, {"role": "user", "content": user}],
+                          add_generation_prompt=True)
+        assert rec[key] == want, (key, rec[key], want)
+    assert rec["response"] == '"%s"\n' % smp["target"]["title"]
+print("chatml frame matches", sys.argv[1])
+PY
+  done
+fi
+expect_fail 2 "^mkprompt: --frame: expected alpaca or chatml, got 'x'$" "$BIN/mkprompt" --frame x
+
 # ---- bad input ----
 sed '2s/"target"/"tarjet"/' s.jsonl > b1.jsonl
 expect_fail 1 '^mkprompt: <stdin>:2: target: missing field$' sh -c "\"$BIN/mkprompt\" -o bad.jsonl < b1.jsonl"

@@ -15,7 +15,7 @@ if [ -n "$missing" ]; then
   apt-get install -y -q $missing >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; }
 fi
 PYENV=build/pyenv
-PY_PKGS="transformers==4.40.2 safetensors==0.4.3 tokenizers==0.19.1 gguf==0.19.0"
+PY_PKGS="transformers==4.40.2 safetensors==0.4.3 tokenizers==0.19.1 gguf==0.19.0 jinja2==3.1.4"
 # .ok holds the package list it was made with: a changed list remakes the venv
 if [ "$(cat "$PYENV/.ok" 2>/dev/null)" != "$PY_PKGS" ]; then
   echo "install-deps: creating $PYENV (PyPI test oracles: $PY_PKGS)" >&2

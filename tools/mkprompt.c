@@ -4,7 +4,11 @@
  * counterfactual_prompt (Sec. 3.2.1): the same template with the history set to None
  * (--counterfactual=none, the paper) or without the input section (=drop, the authors'
  * released code). In both the instruction comes before the history, so the normal and the
- * counterfactual prompt share their prefix up to the history ("none") or up to "task" ("drop"). */
+ * counterfactual prompt share their prefix up to the history ("none") or up to "task" ("drop").
+ * --frame chatml puts the same instruction and input in the ChatML turns that the chat
+ * templates of SmolLM2 and Qwen2 render (system, user, then the assistant's turn opened), for
+ * instruction-tuned backbones; the response is the same in both frames, so D3's trie and
+ * grounding do not depend on the frame. */
 #include "samples.h"
 #include "util.h"
 #include <errno.h>
@@ -32,8 +36,16 @@ static void usage(int code) {
 "  --counterfactual=drop    prompt without the input section (authors' code)\n"
 "  --pair              normal prompt + cf_prompt (the counterfactual, mode as above,\n"
 "                      default none) in one record, for the trainer\n"
+"  --frame alpaca      the Alpaca frame of the authors' code (default): \"Below is an\n"
+"                      instruction...### Instruction:\\n...### Input:\\n...### Response:\\n\"\n"
+"  --frame chatml      ChatML turns as the SmolLM2 / Qwen2 chat templates render them:\n"
+"                      <|im_start|>system\\nSYSTEM<|im_end|>\\n<|im_start|>user\\nINSTRUCTION\\n\\n\n"
+"                      INPUT<|im_end|>\\n<|im_start|>assistant\\n\n"
+"  --system TEXT       chatml: the system message (give the model's default to match its\n"
+"                      template, e.g. Qwen2's \"You are Qwen, created by Alibaba Cloud. You\n"
+"                      are a helpful assistant.\"); default \"You are a helpful assistant.\"\n"
 "  -o FILE             write FILE atomically instead of stdout\n"
-"response = the target title in double quotes followed by a newline.\n");
+"response = the target title in double quotes followed by a newline (both frames).\n");
     exit(code);
 }
 
@@ -120,14 +132,22 @@ static void bput(Buf *b, const char *s) {
 
 enum { CF_NONE = 1, CF_DROP = 2 };
 
+typedef struct { int chatml; const char *system; } Frame;
+
 /* the prompt for one sample; cf = 0 (normal), CF_NONE or CF_DROP */
-static void build_prompt(Buf *b, const Template *t, const Sample *s, int cf) {
+static void build_prompt(Buf *b, const Template *t, const Sample *s, int cf, const Frame *fr) {
     b->n = 0;
     if (b->s) b->s[0] = 0;
-    bput(b, cf == CF_DROP ? FRAME_NOINPUT : FRAME_INPUT);
+    if (fr->chatml) {
+        bput(b, "<|im_start|>system\n");
+        bput(b, fr->system);
+        bput(b, "<|im_end|>\n<|im_start|>user\n");
+    } else {
+        bput(b, cf == CF_DROP ? FRAME_NOINPUT : FRAME_INPUT);
+    }
     bput(b, t->instruction);
     if (cf != CF_DROP) {
-        bput(b, "\n\n### Input:\n");
+        bput(b, fr->chatml ? "\n\n" : "\n\n### Input:\n");
         bput(b, t->input_pre);
         if (cf == CF_NONE) bput(b, "None");
         else
@@ -138,13 +158,14 @@ static void build_prompt(Buf *b, const Template *t, const Sample *s, int cf) {
             }
         bput(b, t->input_post);
     }
-    bput(b, "\n\n### Response:\n");
+    bput(b, fr->chatml ? "<|im_end|>\n<|im_start|>assistant\n" : "\n\n### Response:\n");
 }
 
 int main(int argc, char **argv) {
     util_init(argc, argv);
     const char *category = NULL, *tpath = NULL, *out_path = NULL;
     int cf = 0, pair = 0;
+    Frame fr = {0, "You are a helpful assistant."};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) usage(0);
@@ -153,6 +174,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--template") && i + 1 < argc) tpath = argv[++i];
         else if (!strcmp(a, "-o") && i + 1 < argc) out_path = argv[++i];
         else if (!strcmp(a, "--pair")) pair = 1;
+        else if (!strcmp(a, "--frame") && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (!strcmp(v, "chatml")) fr.chatml = 1;
+            else if (!strcmp(v, "alpaca")) fr.chatml = 0;
+            else die(EXIT_USAGE, "--frame: expected alpaca or chatml, got '%s'", v);
+        } else if (!strcmp(a, "--system") && i + 1 < argc) fr.system = argv[++i];
         else if (!strcmp(a, "--counterfactual") || !strcmp(a, "--counterfactual=none")) cf = CF_NONE;
         else if (!strcmp(a, "--counterfactual=drop")) cf = CF_DROP;
         else if (!strncmp(a, "--counterfactual=", 17)) die(EXIT_USAGE, "--counterfactual: expected none or drop, got '%s'", a + 17);
@@ -172,7 +199,7 @@ int main(int argc, char **argv) {
         if (s->n_hist == 0)
             die(EXIT_DATA, "%s:%ld: history: empty (a prompt needs a behaviour sequence)", sample_reader_name(rd), s->line);
         fprintf(out.f, "{\"id\": %lld, \"prompt\": ", s->id);
-        build_prompt(&b, &t, s, pair ? 0 : cf);
+        build_prompt(&b, &t, s, pair ? 0 : cf, &fr);
         json_put_str(out.f, b.s);
         fputs(", \"response\": ", out.f);
         b.n = 0;
@@ -180,7 +207,7 @@ int main(int argc, char **argv) {
         json_put_str(out.f, b.s);
         if (pair) {
             fputs(", \"cf_prompt\": ", out.f);
-            build_prompt(&b, &t, s, cf_mode);
+            build_prompt(&b, &t, s, cf_mode, &fr);
             json_put_str(out.f, b.s);
         }
         fputs("}\n", out.f);
