@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """PyTorch KV-cache beam search for bench/infer.sh: transformers' own generate()
-(Qwen2ForCausalLM, use_cache=True, num_beams/num_return_sequences/length_penalty as decode)
+(AutoModelForCausalLM: Qwen2 or Llama, use_cache=True, num_beams/num_return_sequences/length_penalty as decode)
 on the same checkpoint and prompt ids, batches of prompts, torch threads = --threads.
 Prints: bench torch-decode prompts_per_s=... """
 import argparse, json, time
 import torch
-from transformers import Qwen2ForCausalLM
+from transformers import AutoModelForCausalLM
 
 ap = argparse.ArgumentParser()
 ap.add_argument("dir"); ap.add_argument("prompts")
@@ -16,7 +16,7 @@ ap.add_argument("--n", type=int, default=0, help="prompts to use (0: all)")
 a = ap.parse_args()
 torch.set_num_threads(a.threads)
 torch.set_grad_enabled(False)
-m = Qwen2ForCausalLM.from_pretrained(a.dir, torch_dtype=torch.float32).eval()
+m = AutoModelForCausalLM.from_pretrained(a.dir, torch_dtype=torch.float32).eval()
 P = [json.loads(l)["prompt_ids"] for l in open(a.prompts)]
 if a.n:
     P = P[:a.n]

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -427,14 +428,23 @@ void gguf_close(GgufFile *f) {
 int gguf_n_kv(const GgufFile *f) { return f->n_kv; }
 const GgufKV *gguf_kv(const GgufFile *f, int i) { return i >= 0 && i < f->n_kv ? &f->kv[i] : NULL; }
 
-const GgufKV *gguf_find(const GgufFile *f, const char *key) {
-    int lo = 0, hi = f->n_kv - 1;
+/* binary search of an index sorted by the name found at name_off in each stride-byte
+ * element of base: one lookup for keys and tensors alike */
+static int find_sorted(const int *sorted, int n, const void *base, size_t stride, size_t name_off, const char *name) {
+    int lo = 0, hi = n - 1;
     while (lo <= hi) {
-        int mid = (lo + hi) / 2, r = strcmp(f->kv[f->kv_sorted[mid]].key, key);
-        if (!r) return &f->kv[f->kv_sorted[mid]];
+        int mid = (lo + hi) / 2;
+        const char *nm = *(const char *const *)((const char *)base + (size_t)sorted[mid] * stride + name_off);
+        int r = strcmp(nm, name);
+        if (!r) return sorted[mid];
         if (r < 0) lo = mid + 1; else hi = mid - 1;
     }
-    return NULL;
+    return -1;
+}
+
+const GgufKV *gguf_find(const GgufFile *f, const char *key) {
+    int i = find_sorted(f->kv_sorted, f->n_kv, f->kv, sizeof *f->kv, offsetof(GgufKV, key), key);
+    return i < 0 ? NULL : &f->kv[i];
 }
 
 __attribute__((noreturn, format(printf, 3, 4)))
@@ -653,13 +663,8 @@ void gguf_kv_print(FILE *out, const GgufKV *kv, int max_items, size_t max_str) {
 int gguf_n_tensors(const GgufFile *f) { return f->n_tensors; }
 const GgufTensor *gguf_tensor(const GgufFile *f, int i) { return i >= 0 && i < f->n_tensors ? &f->t[i] : NULL; }
 const GgufTensor *gguf_find_tensor(const GgufFile *f, const char *name) {
-    int lo = 0, hi = f->n_tensors - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2, r = strcmp(f->t[f->t_sorted[mid]].name, name);
-        if (!r) return &f->t[f->t_sorted[mid]];
-        if (r < 0) lo = mid + 1; else hi = mid - 1;
-    }
-    return NULL;
+    int i = find_sorted(f->t_sorted, f->n_tensors, f->t, sizeof *f->t, offsetof(GgufTensor, name), name);
+    return i < 0 ? NULL : &f->t[i];
 }
 uint64_t gguf_tensor_rows(const GgufTensor *t) { return t->nelem / t->ne[0]; }
 
