@@ -1,5 +1,7 @@
-"""PyTorch versions of the CFT training step, for bench/train.sh (same configs as
-`model-check bench`): micro-batch 16, 12 response tokens at the end of each row, tied head.
+"""PyTorch versions of the CFT training step, for bench/train.sh and bench/smollm2.sh (same
+configs as `model-check bench`): micro-batch B (16; smollm2: 4), 12 response tokens at the end
+of each row, tied head; A/B are Qwen2-shaped (q/k/v biases), smollm2 is SmolLM2-135M's Llama
+shape (no biases; HF LlamaForCausalLM, random weights).
 One step = normal pass (B,T) + counterfactual pass (B,Tc) as two full forwards (as the
 authors' code does), L = L_n + 0.1 L_c with Eq. 5 token weights, backward, grad-norm clip,
 AdamW. Two implementations:
@@ -9,7 +11,7 @@ AdamW. Two implementations:
                 residual dropout 0.05) with logits only at the response positions
                 (--full-logits: at every position)           -> bench torch-plain-cft-<cfg>
 gflops counts the FLOPs the step performs (full attention squares, logits as computed).
-usage: torch_step.py --config A|B [--impl hf|plain] [--iters N] [--threads N]
+usage: torch_step.py --config A|B|smollm2 [--impl hf|plain] [--iters N] [--threads N]
 """
 import argparse
 import math
@@ -17,8 +19,9 @@ import time
 
 import torch
 
-CFG = {"A": dict(C=128, L=2, NH=4, KVH=2, F=352, V=4000, T=100, Tc=30),
-       "B": dict(C=256, L=4, NH=4, KVH=2, F=704, V=8000, T=160, Tc=48)}
+CFG = {"A": dict(C=128, L=2, NH=4, KVH=2, F=352, V=4000, T=100, Tc=30, B=16, bias=True),
+       "B": dict(C=256, L=4, NH=4, KVH=2, F=704, V=8000, T=160, Tc=48, B=16, bias=True),
+       "smollm2": dict(C=576, L=30, NH=9, KVH=3, F=1536, V=49152, T=150, Tc=52, B=4, bias=False)}
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--config", required=True, choices=CFG)
@@ -33,14 +36,15 @@ if a.threads:
     torch.set_num_threads(a.threads)
 torch.manual_seed(0)
 C, L, NH, KVH, F, V, T, Tc = (c[k] for k in ("C", "L", "NH", "KVH", "F", "V", "T", "Tc"))
-HD, B, R, lam, theta, eps = C // NH, 16, 12, 0.1, 1e6, 1e-6
+HD, B, R, lam, theta, eps, BIAS = C // NH, c["B"], 12, 0.1, 1e6, 1e-6, c["bias"]
 
 
 class Block(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.ln1 = torch.nn.Parameter(torch.ones(C)); self.ln2 = torch.nn.Parameter(torch.ones(C))
-        self.q = torch.nn.Linear(C, NH * HD); self.k = torch.nn.Linear(C, KVH * HD); self.v = torch.nn.Linear(C, KVH * HD)
+        self.q = torch.nn.Linear(C, NH * HD, bias=BIAS); self.k = torch.nn.Linear(C, KVH * HD, bias=BIAS)
+        self.v = torch.nn.Linear(C, KVH * HD, bias=BIAS)
         self.o = torch.nn.Linear(NH * HD, C, bias=False)
         self.gate = torch.nn.Linear(C, F, bias=False); self.up = torch.nn.Linear(C, F, bias=False)
         self.down = torch.nn.Linear(F, C, bias=False)
@@ -97,12 +101,17 @@ class Model(torch.nn.Module):
 
 
 if a.impl == "hf":
-    from transformers import Qwen2Config, Qwen2ForCausalLM
-    hcfg = Qwen2Config(vocab_size=V, hidden_size=C, intermediate_size=F, num_hidden_layers=L, num_attention_heads=NH,
-                       num_key_value_heads=KVH, rope_theta=theta, rms_norm_eps=eps, tie_word_embeddings=True,
-                       max_position_embeddings=4096)
+    if BIAS:
+        from transformers import Qwen2Config as HfConfig, Qwen2ForCausalLM as HfModel
+        extra = {}
+    else:   # the Llama layout (SmolLM2): no q/k/v biases
+        from transformers import LlamaConfig as HfConfig, LlamaForCausalLM as HfModel
+        extra = dict(attention_bias=False)
+    hcfg = HfConfig(vocab_size=V, hidden_size=C, intermediate_size=F, num_hidden_layers=L, num_attention_heads=NH,
+                    num_key_value_heads=KVH, rope_theta=theta, rms_norm_eps=eps, tie_word_embeddings=True,
+                    max_position_embeddings=4096, **extra)
     hcfg._attn_implementation = "eager"
-    hf = Qwen2ForCausalLM(hcfg)
+    hf = HfModel(hcfg)
 
     class HF(torch.nn.Module):
         def __init__(self):

@@ -10,6 +10,10 @@ gradients, and compares with the C dump:
   L_n, L_c, L   relative 1e-5
   gradients     per tensor max|c - t| <= 1e-4 * max|t| (+1e-7)
   AdamW params  max|c - t| <= 1e-6 * (1 + max|t|) after two steps
+With freeze_layers N > 0 (model-check dump --freeze-layers N) the embedding and layers < N
+have requires_grad False in torch (a tied head is the embedding Parameter, so it is frozen
+with it, as in torch); their C gradients must be exactly zero and the AdamW steps must leave
+them bitwise unchanged, the trainable ones are compared as above.
 usage: model_parity.py DUMP_DIR
 """
 import json
@@ -38,6 +42,21 @@ for pi in meta["params"]:
     params[pi["name"]] = torch.tensor(p0[pi["offset"]:pi["offset"] + n].reshape(pi["shape"]), requires_grad=True)
 names = [pi["name"] for pi in meta["params"]]
 W = params
+NF = meta.get("freeze_layers", 0)
+
+
+def frozen(name):
+    if NF == 0:
+        return False
+    if name == "model.embed_tokens.weight":
+        return True
+    return name.startswith("model.layers.") and int(name.split(".")[2]) < NF
+
+
+for n in names:
+    if frozen(n):
+        params[n].requires_grad_(False)
+trainable = [n for n in names if not frozen(n)]
 
 
 def rmsnorm(x, w):
@@ -147,8 +166,26 @@ for key, val in (("Ln", Ln), ("Lc", Lc), ("L", Ltot)):
         check(f"{key}_{mode}", meta[f"{key}_{mode}"], val.item(), 1e-5, 1e-7)
 
 g = np.fromfile(f"{d}/grads.bin", dtype=np.float32)
+
+
+def check_frozen_zero(what, gall):
+    for pi in meta["params"]:
+        if frozen(pi["name"]):
+            n = int(np.prod(pi["shape"]))
+            nz = int(np.count_nonzero(gall[pi["offset"]:pi["offset"] + n]))
+            print(f"{'ok ' if nz == 0 else 'BAD'} {what} {pi['name']:54s} frozen, nonzero={nz}")
+            if nz:
+                fail.append(f"{what} {pi['name']} frozen but nonzero")
+
+
+if NF:
+    check_frozen_zero("grad", g)
+    gn = math.sqrt(sum(float((params[n].grad.double() ** 2).sum()) for n in trainable))
+    check("grad_norm (trainable only)", meta["grad_norm"], gn, 1e-4, 1e-7)
 if meta["dropout"] == 0:
     for pi in meta["params"]:
+        if frozen(pi["name"]):
+            continue
         n = int(np.prod(pi["shape"]))
         gc = g[pi["offset"]:pi["offset"] + n].reshape(pi["shape"])
         check("grad " + pi["name"], gc, params[pi["name"]].grad.numpy(), 1e-4, 1e-7)
@@ -156,15 +193,23 @@ if meta["dropout"] == 0:
     # two AdamW steps with the C gradients (as the C side did): Adam normalises each
     # coordinate, so tiny gradients would turn rounding differences into big update differences
     for pi in meta["params"]:
+        if frozen(pi["name"]):
+            continue
         n = int(np.prod(pi["shape"]))
         params[pi["name"]].grad = torch.tensor(g[pi["offset"]:pi["offset"] + n].reshape(pi["shape"]))
-    opt = torch.optim.AdamW([params[n] for n in names], lr=meta["lr"], betas=(0.9, 0.999), eps=1e-8,
+    opt = torch.optim.AdamW([params[n] for n in trainable], lr=meta["lr"], betas=(0.9, 0.999), eps=1e-8,
                             weight_decay=meta["wd"])
     opt.step(); opt.step()
     p2 = np.fromfile(f"{d}/params2.bin", dtype=np.float32)
     for pi in meta["params"]:
         n = int(np.prod(pi["shape"]))
         pc = p2[pi["offset"]:pi["offset"] + n].reshape(pi["shape"])
+        if frozen(pi["name"]):   # bitwise: no update, no weight decay
+            same = pc.tobytes() == p0[pi["offset"]:pi["offset"] + n].tobytes()
+            print(f"{'ok ' if same else 'BAD'} adamw {pi['name']:54s} frozen, bitwise unchanged={same}")
+            if not same:
+                fail.append(f"adamw {pi['name']} frozen but changed")
+            continue
         pt = params[pi["name"]].detach().numpy()
         check("adamw " + pi["name"], pc, pt, 1e-6, 1e-6)
 
@@ -183,7 +228,11 @@ if meta["dropout"] == 0:
     lm.backward()
     check("lm_loss", meta["lm_loss"], lm.item(), 1e-5, 1e-7)
     g2 = np.fromfile(f"{d}/lm_grads.bin", dtype=np.float32)
+    if NF:
+        check_frozen_zero("lm grad", g2)
     for pi in meta["params"]:
+        if frozen(pi["name"]):
+            continue
         n = int(np.prod(pi["shape"]))
         gc = g2[pi["offset"]:pi["offset"] + n].reshape(pi["shape"])
         check("lm grad " + pi["name"], gc, params[pi["name"]].grad.numpy(), 1e-4, 1e-7)

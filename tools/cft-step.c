@@ -62,6 +62,11 @@ static void usage(int code) {
 "  --max-len N          (1024) longer records lose their OLDEST history tokens (right after\n"
 "                       the instruction prefix shared with cf_prompt), never the response\n"
 "  --dropout P          residual-branch dropout while training (0.05, as the paper)\n"
+"  --freeze-layers N    (0) train only layers N.. and the final norm (and an untied lm_head):\n"
+"                       the token embedding and layers 0..N-1 stay bitwise at their --init\n"
+"                       values (a tied lm_head is the embedding: frozen too when N > 0); the\n"
+"                       backward stops at layer N, AdamW skips the frozen weights (less time\n"
+"                       and memory on a small machine)\n"
 "  --seed N (42) --threads N (all cores) --device cpu|cuda\n"
 "  --save-every N       resumable state every N steps (and each epoch end) to --state DIR\n"
 "                       (default OUT.state); --resume DIR continues a killed run exactly;\n"
@@ -81,7 +86,7 @@ typedef struct {
     const char *train, *valid, *init, *config, *out, *tokenizer, *state, *resume, *log, *eval, *per_sample, *dump_logits;
     const char *objective, *device;
     double lambda, beta, lr, wd, b1, b2, eps, clip, dropout;
-    int weight_normal, warmup, batch, micro, epochs, patience, max_len, threads, save_every, log_every;
+    int weight_normal, warmup, batch, micro, epochs, patience, max_len, threads, save_every, log_every, freeze;
     long max_samples;
     uint64_t seed;
 } Opt;
@@ -397,6 +402,7 @@ static cJSON *run_args(const Opt *o, const Data *tr, const Data *va) {
     cJSON_AddNumberToObject(a, "max_len", o->max_len);
     cJSON_AddNumberToObject(a, "seed", (double)o->seed);
     cJSON_AddNumberToObject(a, "threads", o->threads);
+    cJSON_AddNumberToObject(a, "freeze_layers", o->freeze);
     cJSON_AddNumberToObject(a, "train_records", tr->n);
     char fp[32];
     snprintf(fp, sizeof fp, "%016llx", (unsigned long long)tr->fingerprint);
@@ -455,7 +461,7 @@ int main(int argc, char **argv) {
         INT("--warmup", warmup, 0, 1 << 30) INT("--batch", batch, 1, 1 << 20) INT("--micro-batch", micro, 1, 1 << 16)
         INT("--epochs", epochs, 1, 100000) INT("--patience", patience, 1, 100000) INT("--max-len", max_len, 8, 1 << 20)
         INT("--threads", threads, 0, 4096) INT("--save-every", save_every, 0, 1 << 30) INT("--log-every", log_every, 1, 1 << 30)
-        INT("--max-samples", max_samples, 1, 1L << 40)
+        INT("--max-samples", max_samples, 1, 1L << 40) INT("--freeze-layers", freeze, 0, 1 << 20)
         else { fprintf(stderr, "%s: unknown or incomplete option '%s'\n", g_prog, a); usage(EXIT_USAGE); }
 #undef STR
 #undef NUM
@@ -522,6 +528,9 @@ int main(int argc, char **argv) {
     int pad = cfg->pad_token_id >= 0 ? cfg->pad_token_id : eos;   /* padded slots are masked anyway */
     if (o.max_len > cfg->max_position_embeddings) o.max_len = cfg->max_position_embeddings;
     model_set_threads(m, o.threads);
+    if (o.freeze > cfg->num_hidden_layers)
+        die(EXIT_USAGE, "--freeze-layers %d: the model has only %d layers", o.freeze, cfg->num_hidden_layers);
+    if (!o.eval) model_set_freeze_layers(m, o.freeze);
     int nthreads = o.threads > 0 ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = nthreads;
 
@@ -586,6 +595,8 @@ int main(int argc, char **argv) {
         if (!sa) die(EXIT_DATA, "%s/trainer_state.json: args: missing", o.resume);
         for (const cJSON *x = args->child; x; x = x->next) {
             const cJSON *y = cJSON_GetObjectItemCaseSensitive(sa, x->string);
+            /* states written before --freeze-layers existed froze nothing */
+            if (!y && !strcmp(x->string, "freeze_layers") && x->valuedouble == 0) continue;
             if (!y || !cJSON_Compare(x, y, 1)) {
                 char *want = y ? cJSON_PrintUnformatted(y) : xstrdup("(absent)"), *got = cJSON_PrintUnformatted(x);
                 char msg[512];

@@ -1,7 +1,7 @@
 /* model-check: test and benchmark driver of the model math (tools/lib/model.c).
  *   model-check dump --out DIR [model/batch flags]   one CFT step, every number as raw float32
  *   model-check gradcheck [--seed S]                 finite-difference checks, layer by layer
- *   model-check bench --config A|B|sgemm [--iters N] CFT and BIGRec step throughput
+ *   model-check bench --config A|B|smollm2|sgemm [--iters N]   CFT and BIGRec step throughput
  *   model-check overfit [--iters N --lr X]           AdamW on one batch must cut both losses
  *   model-check logits --init DIR --ids a,b,c --out DIR   logits of a real checkpoint, both paths
  * The dump is read by tests/model_parity.py, which recomputes it in PyTorch. */
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -23,11 +24,13 @@ static void usage(int code) {
         "usage: model-check dump --out DIR [options]   one CFT step (eval + train + AdamW) as raw float32\n"
         "       model-check gradcheck [--seed S]       finite-difference gradient checks of every layer pair\n"
         "       model-check overfit [--iters N --lr X]  AdamW on one batch must cut L_n and L_c by 5x (exit 1 if not)\n"
-        "       model-check bench --config A|B|sgemm [--iters N] [--warmup N]   CFT / BIGRec step throughput\n"
+        "       model-check bench --config A|B|smollm2|sgemm [--iters N] [--warmup N] [--freeze-layers N] [--plain 0|1]\n"
+        "         CFT / BIGRec step throughput (--plain 1: also the CFT step without sharing/pruning)\n"
         "       model-check logits --init DIR --ids a,b,c --out DIR   logits of a checkpoint at every position\n"
         "         (training forward, logits.bin (T,V)) and at the last (KV-cache inference, last.bin (V))\n"
         "real weights (dump): --init DIR starts from a checkpoint instead of random weights (the\n"
         "  model flags are then ignored); --keep-layers N keeps its first N layers (a slice)\n"
+        "  --freeze-layers N (dump, bench; 0): layers < N and the embedding get no gradient (tied: the head neither)\n"
         "model options (dump):\n"
         "  --layers N --hidden C --heads NH --kv-heads KVH --ffn F --vocab V (2 32 4 2 40 50)\n"
         "  --theta X (rope_theta, 5000) --eps X (rms_norm_eps, 1e-6) --tied 0|1 (0)\n"
@@ -46,7 +49,7 @@ typedef struct {
     float lambda, beta, lr, wd, dropout, init_std;
     uint64_t seed;
     const char *out, *config, *corrupt, *init, *ids;
-    int iters, warmup, keep_layers;
+    int iters, warmup, keep_layers, freeze, plain;
 } Opts;
 
 static double num(const char *s, const char *flag) {
@@ -62,7 +65,7 @@ static void parse(int argc, char **argv, Opts *o) {
     c->intermediate_size = 40; c->vocab_size = 50; c->rope_theta = 5000; c->rms_norm_eps = 1e-6f;
     c->max_position_embeddings = 4096; c->tie_word_embeddings = 0; c->attention_bias = 1;
     o->B = 4; o->T = 24; o->Tc = 14; o->R = 5; o->lambda = 0.3f; o->beta = 0.25f; o->lr = 1e-3f; o->wd = 0.1f;
-    o->seed = 1; o->share = 1; o->prune = 1; o->init_std = 0.1f; o->iters = 5; o->warmup = 1;
+    o->seed = 1; o->share = 1; o->prune = 1; o->plain = 1; o->init_std = 0.1f; o->iters = 5; o->warmup = 1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) continue;
@@ -78,7 +81,7 @@ static void parse(int argc, char **argv, Opts *o) {
         F_("--lambda", o->lambda) F_("--beta", o->beta) F_("--lr", o->lr) F_("--wd", o->wd)
         F_("--dropout", o->dropout) F_("--share", o->share) F_("--prune", o->prune) F_("--init-std", o->init_std)
         F_("--seed", o->seed) F_("--threads", o->threads) F_("--iters", o->iters) F_("--warmup", o->warmup)
-        F_("--keep-layers", o->keep_layers)
+        F_("--keep-layers", o->keep_layers) F_("--freeze-layers", o->freeze) F_("--plain", o->plain)
 #undef F_
         if (!strcmp(a, "--out")) { o->out = v; continue; }
         if (!strcmp(a, "--config")) { o->config = v; continue; }
@@ -258,6 +261,7 @@ static int cmd_dump(Opts *o) {
     if (o->threads) model_set_threads(m, o->threads);
     model_set_share_prefix(m, o->share);
     model_set_prune_last(m, o->prune);
+    model_set_freeze_layers(m, o->freeze);
     Rng r; rng_seed(&r, o->seed * 7919 + 3);
     Batch bt; make_batch(&bt, o->B, o->T, o->Tc, o->R, o->cfg.vocab_size, o->beta, -1, 0, &r);
     if (o->corrupt) {
@@ -296,11 +300,11 @@ static int cmd_dump(Opts *o) {
     fprintf(f, "{\"vocab_size\": %d, \"hidden_size\": %d, \"intermediate_size\": %d, \"num_hidden_layers\": %d,\n"
                "\"num_attention_heads\": %d, \"num_key_value_heads\": %d, \"rms_norm_eps\": %.9g, \"rope_theta\": %.9g,\n"
                "\"tie_word_embeddings\": %d, \"attention_bias\": %d, \"B\": %d, \"T\": %d, \"Tc\": %d, \"R\": %d, \"lambda\": %.9g,\n"
-               "\"lr\": %.9g, \"wd\": %.9g, \"dropout\": %.9g, \"logit_rows\": %d, \"lm_loss\": %.9g,\n"
+               "\"lr\": %.9g, \"wd\": %.9g, \"dropout\": %.9g, \"freeze_layers\": %d, \"logit_rows\": %d, \"lm_loss\": %.9g,\n"
                "\"L_eval\": %.9g, \"Ln_eval\": %.9g, \"Lc_eval\": %.9g, \"L_train\": %.9g, \"Ln_train\": %.9g, \"Lc_train\": %.9g, \"grad_norm\": %.9g,\n",
             c->vocab_size, c->hidden_size, c->intermediate_size, c->num_hidden_layers, c->num_attention_heads,
             c->num_key_value_heads, c->rms_norm_eps, c->rope_theta, c->tie_word_embeddings, c->attention_bias, o->B, o->T, o->Tc, o->R,
-            o->lambda, o->lr, o->wd, o->dropout, rows, lm_loss, l_e, ln_e, lc_e, l_t, ln_t, lc_t, gn);
+            o->lambda, o->lr, o->wd, o->dropout, o->freeze, rows, lm_loss, l_e, ln_e, lc_e, l_t, ln_t, lc_t, gn);
     put_ints(f, "tokens", bt.tok, (size_t)o->B * o->T); put_ints(f, "lengths", bt.len, o->B);
     put_ints(f, "cf_tokens", bt.ctok, (size_t)o->B * (o->Tc ? o->Tc : 1)); put_ints(f, "cf_lengths", bt.clen, o->B);
     put_ints(f, "resp_pos", bt.rpos, (size_t)o->B * o->R); put_ints(f, "cf_resp_pos", bt.cpos, (size_t)o->B * o->R);
@@ -406,13 +410,18 @@ static int cmd_gradcheck(Opts *o) {
     return bad ? 1 : 0;
 }
 
-/* Benchmark configs of issue 3: micro-batch 16, 12 response tokens at the end of each row,
- * counterfactual prompt shorter than the normal one; it shares its first `shared` tokens
- * with the normal prompt (as mkprompt's None-history prompts share the instruction). */
-typedef struct { const char *name; int C, L, NH, KVH, F, V, T, Tc; } BenchCfg;
+/* Benchmark configs: micro-batch B, R response tokens at the end of each row, counterfactual
+ * prompt shorter than the normal one; it shares its first Tc - R - 8 tokens with the normal
+ * prompt (as mkprompt's None-history prompts share the instruction head and differ in the
+ * ~8 tokens that close it). A and B are issue 3's (Qwen2 layout, micro-batch 16); smollm2 is
+ * SmolLM2-135M (Llama layout, no q/k/v biases, tied) on a ~150-token prompt+response with a
+ * 40-token counterfactual prompt (the instruction without the history) + the same 12-token
+ * response, at a two-core micro-batch of 4. */
+typedef struct { const char *name; int C, L, NH, KVH, F, V, T, Tc, B, R, bias; } BenchCfg;
 static const BenchCfg BENCH[] = {
-    {"A", 128, 2, 4, 2, 352, 4000, 100, 30},
-    {"B", 256, 4, 4, 2, 704, 8000, 160, 48},
+    {"A", 128, 2, 4, 2, 352, 4000, 100, 30, 16, 12, 1},
+    {"B", 256, 4, 4, 2, 704, 8000, 160, 48, 16, 12, 1},
+    {"smollm2", 576, 30, 9, 3, 1536, 49152, 150, 52, 4, 12, 0},
 };
 
 static double cpu_s(void) {
@@ -442,8 +451,9 @@ static double bench_run(Model *m, const CftBatch *cb, float lambda, int iters, i
     return dt / iters;
 }
 
-/* reference: OpenBLAS sgemm rate on 1024^3 with the same thread count */
-static void bench_sgemm(int threads) {
+/* reference: OpenBLAS sgemm rate on 1024^3 with the same thread count (GFLOP/s; printed
+ * when print) */
+static double bench_sgemm(int threads, int print) {
     int n = 1024;
     float *a = xmalloc(sizeof(float) * n * n), *b = xmalloc(sizeof(float) * n * n), *c = xmalloc(sizeof(float) * n * n);
     for (long i = 0; i < (long)n * n; i++) { a[i] = (float)(i % 7) * 0.1f; b[i] = (float)(i % 5) * 0.1f; }
@@ -454,41 +464,68 @@ static void bench_sgemm(int threads) {
     for (int r = 0; r < reps; r++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
     double dt = (now_s() - t0) / reps;
-    printf("bench sgemm-1024 gflops=%.1f threads=%d\n", 2.0 * n * n * n / dt / 1e9, threads);
+    if (print) printf("bench sgemm-1024 gflops=%.1f threads=%d\n", 2.0 * n * n * n / dt / 1e9, threads);
     fflush(stdout);
     free(a); free(b); free(c);
+    return 2.0 * n * n * n / dt / 1e9;
 }
 
+/* peak resident set of the process so far, MiB */
+static double peak_rss_mb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+/* Each step line: samples/s, GFLOP/s performed, pct_sgemm = that rate as % of an OpenBLAS
+ * sgemm measured in this process right before the run (a same-moment peer: the ratio holds
+ * on a loaded machine, the absolute rates do not), rss_mb = the process's peak resident set
+ * after the timed steps (a running maximum: run one --freeze-layers per process to compare). */
 static int cmd_bench(Opts *o) {
-    if (o->config && !strcmp(o->config, "sgemm")) { bench_sgemm(o->threads ? o->threads : omp_get_num_procs()); return 0; }
+    int threads = o->threads ? o->threads : omp_get_num_procs();
+    if (o->config && !strcmp(o->config, "sgemm")) { bench_sgemm(threads, 1); return 0; }
     const BenchCfg *bc = NULL;
     for (size_t i = 0; i < sizeof BENCH / sizeof *BENCH; i++) if (o->config && !strcmp(o->config, BENCH[i].name)) bc = &BENCH[i];
-    if (!bc) die(EXIT_USAGE, "bench: --config A|B required");
+    if (!bc) die(EXIT_USAGE, "bench: --config A|B|smollm2|sgemm required");
     ModelConfig cfg = {.vocab_size = bc->V, .hidden_size = bc->C, .intermediate_size = bc->F, .num_hidden_layers = bc->L,
                        .num_attention_heads = bc->NH, .num_key_value_heads = bc->KVH, .max_position_embeddings = 4096,
                        .rms_norm_eps = 1e-6f, .rope_theta = 1e6f, .tie_word_embeddings = 1,
-                       .attention_bias = 1};
+                       .attention_bias = bc->bias, .model_type = bc->bias ? MODEL_QWEN2 : MODEL_LLAMA};
     Model *m = model_new(&cfg, o->seed);
     if (o->threads) model_set_threads(m, o->threads);
     model_set_dropout(m, 0.05f, o->seed);
-    const int B = 16, R = 12, shared = bc->Tc - R - 8;
+    model_set_freeze_layers(m, o->freeze);
+    const int B = bc->B, R = bc->R, shared = bc->Tc - R - 8;
     Rng r; rng_seed(&r, o->seed);
     Batch bt; make_batch(&bt, B, bc->T, bc->Tc, R, bc->V, 0.25f, shared, 1, &r);
     CftBatch cft = as_cft(&bt), big = cft;
     big.Tc = 0;
-    double gf, t;
+    char nm[64];
+    if (o->freeze) snprintf(nm, sizeof nm, "%s-freeze%d", bc->name, o->freeze);
+    else snprintf(nm, sizeof nm, "%s", bc->name);
+    double gf, t, sg;
+    sg = bench_sgemm(threads, 0);
     t = bench_run(m, &cft, 0.1f, o->iters, o->warmup, &gf);
-    printf("bench train-cft-%s samples_per_s=%.2f gflops=%.1f step_ms=%.1f cpu_ms=%.1f B=%d T=%d Tc=%d shared=%d threads=%d\n",
-           bc->name, B / t, gf, t * 1e3, g_cpu_ms, B, bc->T, bc->Tc, shared, o->threads ? o->threads : omp_get_num_procs());
+    printf("bench train-cft-%s samples_per_s=%.3f gflops=%.1f pct_sgemm=%.1f sgemm_gflops=%.1f step_ms=%.1f cpu_ms=%.1f rss_mb=%.0f "
+           "B=%d T=%d Tc=%d R=%d shared=%d freeze=%d threads=%d\n",
+           nm, B / t, gf, 100 * gf / sg, sg, t * 1e3, g_cpu_ms, peak_rss_mb(), B, bc->T, bc->Tc, R, shared, o->freeze, threads);
+    fflush(stdout);
     double tc = t;
+    sg = bench_sgemm(threads, 0);
     t = bench_run(m, &big, 0.1f, o->iters, o->warmup, &gf);
-    printf("bench train-bigrec-%s samples_per_s=%.2f gflops=%.1f step_ms=%.1f cpu_ms=%.1f B=%d T=%d\n", bc->name, B / t, gf, t * 1e3, g_cpu_ms, B, bc->T);
+    printf("bench train-bigrec-%s samples_per_s=%.3f gflops=%.1f pct_sgemm=%.1f sgemm_gflops=%.1f step_ms=%.1f cpu_ms=%.1f rss_mb=%.0f B=%d T=%d\n",
+           nm, B / t, gf, 100 * gf / sg, sg, t * 1e3, g_cpu_ms, peak_rss_mb(), B, bc->T);
+    fflush(stdout);
     double tb = t;
-    model_set_share_prefix(m, 0);
-    model_set_prune_last(m, 0);
-    t = bench_run(m, &cft, 0.1f, o->iters, o->warmup, &gf);
-    printf("bench train-cft-plain-%s samples_per_s=%.2f gflops=%.1f step_ms=%.1f cpu_ms=%.1f\n", bc->name, B / t, gf, t * 1e3, g_cpu_ms);
-    printf("bench cft-over-bigrec-%s ratio=%.3f ratio_plain=%.3f\n", bc->name, tc / tb, t / tb);
+    if (o->plain) {
+        model_set_share_prefix(m, 0);
+        model_set_prune_last(m, 0);
+        sg = bench_sgemm(threads, 0);
+        t = bench_run(m, &cft, 0.1f, o->iters, o->warmup, &gf);
+        printf("bench train-cft-plain-%s samples_per_s=%.3f gflops=%.1f pct_sgemm=%.1f step_ms=%.1f cpu_ms=%.1f\n",
+               nm, B / t, gf, 100 * gf / sg, t * 1e3, g_cpu_ms);
+        printf("bench cft-over-bigrec-%s ratio=%.3f ratio_plain=%.3f\n", nm, tc / tb, t / tb);
+    } else printf("bench cft-over-bigrec-%s ratio=%.3f\n", nm, tc / tb);
     fflush(stdout);
     free_batch(&bt);
     model_free(m);

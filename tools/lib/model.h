@@ -103,6 +103,15 @@ void model_set_share_prefix(Model *m, int on);
 /* Run the last block only for the rows whose logits model_cft_step needs (keys/values still
  * for all rows): default on, same math. 0 = full last block. */
 void model_set_prune_last(Model *m, int on);
+/* Freeze layers 0..n-1 and the token embedding (default 0 = train everything; 0 <= n <= L):
+ * the backward stops at layer n's input (no gradient into layer n-1, no embedding scatter),
+ * frozen gradients stay exactly zero, and model_adamw / model_grad_norm / model_scale_grads /
+ * model_zero_grad skip the frozen parameters (AdamW leaves them, and their moments, bitwise
+ * unchanged: no weight decay either). With tied embeddings and n > 0 the lm_head, being the
+ * embedding matrix, is frozen too; an untied lm_head and the final norm stay trainable.
+ * Frozen layers keep no activations for the backward (less memory). */
+void model_set_freeze_layers(Model *m, int n);
+int model_freeze_layers(const Model *m);
 /* FLOPs performed by the model so far (GEMMs + attention, counted as the work is done). */
 double model_flops(const Model *m);
 /* Logits (rows, V) of the last model_cft_step with train == 0: the normal response rows
