@@ -1,7 +1,9 @@
 """PyTorch oracle for the C model math (tools/lib/model.c), fed by `model-check dump`.
 
-Builds the same Qwen2-shaped model in plain torch (own RMSNorm, rotate-half RoPE, GQA via
-repeat_kv, SwiGLU; NOT transformers) from params0.bin, runs the normal and counterfactual
+Builds the same Qwen2-shaped model in plain torch, in float64 so that the bounds below measure
+the C code's float32 error alone (real weights' large gradients made a float32 oracle's own
+error matter), with its own RMSNorm, rotate-half RoPE, GQA via repeat_kv, SwiGLU (NOT
+transformers), from params0.bin, runs the normal and counterfactual
 prompts as two separate, right-padded passes with causal + padding masks, forms
   L_n = sum norm_weight * CE(z_h),  L_c = sum causal_weight * CE(z_h - z_0),  L = L_n + lambda L_c
 at the response positions, backpropagates, applies torch.optim.AdamW twice with the same
@@ -39,7 +41,8 @@ p0 = np.fromfile(f"{d}/params0.bin", dtype=np.float32)
 params = {}
 for pi in meta["params"]:
     n = int(np.prod(pi["shape"]))
-    params[pi["name"]] = torch.tensor(p0[pi["offset"]:pi["offset"] + n].reshape(pi["shape"]), requires_grad=True)
+    params[pi["name"]] = torch.tensor(p0[pi["offset"]:pi["offset"] + n].reshape(pi["shape"]), dtype=torch.float64,
+                                      requires_grad=True)
 names = [pi["name"] for pi in meta["params"]]
 W = params
 NF = meta.get("freeze_layers", 0)
@@ -196,7 +199,7 @@ if meta["dropout"] == 0:
         if frozen(pi["name"]):
             continue
         n = int(np.prod(pi["shape"]))
-        params[pi["name"]].grad = torch.tensor(g[pi["offset"]:pi["offset"] + n].reshape(pi["shape"]))
+        params[pi["name"]].grad = torch.tensor(g[pi["offset"]:pi["offset"] + n].reshape(pi["shape"]), dtype=torch.float64)
     opt = torch.optim.AdamW([params[n] for n in trainable], lr=meta["lr"], betas=(0.9, 0.999), eps=1e-8,
                             weight_decay=meta["wd"])
     opt.step(); opt.step()
