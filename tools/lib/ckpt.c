@@ -29,24 +29,6 @@ int ckpt_has(const char *dir, const char *name) {
     return ok;
 }
 
-static char *slurp(const char *path, size_t max, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) die(EXIT_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *b = xmalloc(cap);
-    for (;;) {
-        if (n + 1 >= cap) { cap *= 2; b = xrealloc(b, cap); }
-        size_t r = fread(b + n, 1, cap - n - 1, f);
-        n += r;
-        if (n > max) { fclose(f); die(EXIT_DATA, "%s: larger than %zu bytes", path, max); }
-        if (r == 0) break;
-    }
-    if (ferror(f)) die(EXIT_IO, "%s: read error", path);
-    fclose(f);
-    b[n] = 0;
-    if (len) *len = n;
-    return b;
-}
 
 /* ---------------- config.json ---------------- */
 static int cfg_int(const cJSON *o, const char *file, const char *key, int dflt, int lo, int hi) {
@@ -75,7 +57,7 @@ void ckpt_read_config(const char *dir, ModelConfig *c) {
 
 void ckpt_read_config_file(const char *file, ModelConfig *c, int vocab_default) {
     size_t n;
-    char *txt = slurp(file, 1 << 20, &n);
+    char *txt = slurp_file(file, 1 << 20, &n);
     cJSON *o = cJSON_ParseWithLength(txt, n);
     if (!o || !cJSON_IsObject(o)) die(EXIT_DATA, "%s: not a JSON object", file);
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(o, "model_type");
@@ -282,7 +264,7 @@ static void fsync_path(const char *p, int dir) {
 
 static void copy_file(const char *src, const char *dst) {
     size_t n;
-    char *b = slurp(src, (size_t)1 << 31, &n);
+    char *b = slurp_file(src, (size_t)1 << 31, &n);
     OutFile o = out_open(dst);
     if (fwrite(b, 1, n, o.f) != n) { out_abort(&o); die(EXIT_IO, "%s: write error", dst); }
     out_commit(&o);
@@ -452,7 +434,7 @@ cJSON *ckpt_load_state(Model *m, const char *dir) {
     if (!ckpt_has(dir, "trainer_state.json") || !ckpt_has(dir, "optimizer.safetensors"))
         die(EXIT_IO, "%s: not a resumable state (needs trainer_state.json and optimizer.safetensors)", dir);
     size_t len;
-    char *txt = slurp(sp, 1 << 20, &len);
+    char *txt = slurp_file(sp, 1 << 20, &len);
     cJSON *s = cJSON_ParseWithLength(txt, len);
     if (!s || !cJSON_IsObject(s)) die(EXIT_DATA, "%s: not a JSON object", sp);
     free(txt);

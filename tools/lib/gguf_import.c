@@ -18,11 +18,11 @@
 /* The pre-tokenisers of HF's own tokenizer.json for each llama.cpp `tokenizer.ggml.pre`
  * name we support: llama.cpp copies these regexes from the HF files, and the checkpoint's
  * tokenizer must behave as the model's real tokenizer, so the HF form is written back. */
-static const char *const SMOLLM_PRE =
+static const char SMOLLM_PRE[] =
     "{\"type\": \"Sequence\", \"pretokenizers\": ["
     "{\"type\": \"Digits\", \"individual_digits\": true},"
     "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": true}]}";
-static const char *const QWEN2_PRE =
+static const char QWEN2_PRE[] =
     "{\"type\": \"Sequence\", \"pretokenizers\": ["
     "{\"type\": \"Split\", \"pattern\": {\"Regex\": "
     "\"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+\"},"
@@ -31,16 +31,13 @@ static const char *const QWEN2_PRE =
 
 typedef struct { const char *pre, *pretok, *normalizer; } PreSpec;
 static const PreSpec PRES[] = {
-    {"smollm", NULL, "null"},
-    {"qwen2", NULL, "{\"type\": \"NFC\"}"},
+    {"smollm", SMOLLM_PRE, "null"},
+    {"qwen2", QWEN2_PRE, "{\"type\": \"NFC\"}"},
 };
 
-static const PreSpec *find_pre(const char *name, const char **pretok) {
+static const PreSpec *find_pre(const char *name) {
     for (size_t i = 0; i < sizeof PRES / sizeof *PRES; i++)
-        if (!strcmp(PRES[i].pre, name)) {
-            *pretok = i == 0 ? SMOLLM_PRE : QWEN2_PRE;
-            return &PRES[i];
-        }
+        if (!strcmp(PRES[i].pre, name)) return &PRES[i];
     return NULL;
 }
 
@@ -172,9 +169,8 @@ static void import_weights(const GgufFile *f, Model *m, int llama) {
         gguf_tensor_f32(f, t, dst);
         used[t - f->t] = 1;
         if (llama) {
-            size_t nl = strlen(pt[i].name);
-            int q = nl > 14 && strstr(pt[i].name, "self_attn.q_proj.") != NULL;
-            int k = nl > 14 && strstr(pt[i].name, "self_attn.k_proj.") != NULL;
+            int q = strstr(pt[i].name, "self_attn.q_proj.") != NULL;
+            int k = strstr(pt[i].name, "self_attn.k_proj.") != NULL;
             if (q || k) {
                 int heads = q ? c->num_attention_heads : c->num_key_value_heads;
                 unpermute_rows(dst, heads, HD, pt[i].ndim == 2 ? pt[i].shape[1] : 1);
@@ -202,7 +198,7 @@ static void import_weights(const GgufFile *f, Model *m, int llama) {
 static cJSON *tokenizer_json(const GgufFile *f, const char *pretok, const char *normalizer, int V) {
     const GgufKV *toks = gguf_find(f, "tokenizer.ggml.tokens");
     const GgufKV *types = gguf_find(f, "tokenizer.ggml.token_type");
-    gguf_arr_len(f, "tokenizer.ggml.merges", GGUF_T_STRING);
+    gguf_arr_len(f, "tokenizer.ggml.merges", GGUF_T_STRING);   /* dies unless a string array */
     const GgufKV *merges = gguf_find(f, "tokenizer.ggml.merges");
     if (types && gguf_arr_len(f, "tokenizer.ggml.token_type", GGUF_T_COUNT) != (uint64_t)V)
         die(EXIT_DATA, "%s: key 'tokenizer.ggml.token_type': %llu entries for %d tokens", f->path,
@@ -311,8 +307,8 @@ void gguf_import(int nparts, const char *const *parts, const char *out_dir) {
         die(EXIT_DATA, "%s: key 'general.architecture': '%s' is not supported (llama, qwen2)", f->path, arch);
     const char *tm = gguf_get_str(f, "tokenizer.ggml.model", NULL);
     if (strcmp(tm, "gpt2")) die(EXIT_DATA, "%s: key 'tokenizer.ggml.model': '%s' is not supported (gpt2: byte-level BPE)", f->path, tm);
-    const char *pre = gguf_get_str(f, "tokenizer.ggml.pre", NULL), *pretok;
-    const PreSpec *ps = find_pre(pre, &pretok);
+    const char *pre = gguf_get_str(f, "tokenizer.ggml.pre", NULL);
+    const PreSpec *ps = find_pre(pre);
     if (!ps) die(EXIT_DATA, "%s: key 'tokenizer.ggml.pre': pre-tokeniser '%s' is not supported (smollm, qwen2)", f->path, pre);
     ModelConfig cfg;
     int llama;
@@ -329,7 +325,7 @@ void gguf_import(int nparts, const char *const *parts, const char *out_dir) {
     char *tj = xmalloc(strlen(g_tokdir) + 32), *tc = xmalloc(strlen(g_tokdir) + 32);
     sprintf(tj, "%s/tokenizer.json", g_tokdir);
     sprintf(tc, "%s/tokenizer_config.json", g_tokdir);
-    cJSON *tjs = tokenizer_json(f, pretok, ps->normalizer, cfg.vocab_size);
+    cJSON *tjs = tokenizer_json(f, ps->pretok, ps->normalizer, cfg.vocab_size);
     write_json(tj, tjs);
     cJSON_Delete(tjs);
     cJSON *tcs = tokenizer_config(f, &cfg);

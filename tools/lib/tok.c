@@ -77,18 +77,8 @@ static void read_tokenizer_config(Tok *t) {
     memcpy(file, t->path, dl);
     strcpy(file + dl, "tokenizer_config.json");
     if (!is_regular(file)) { free(file); return; }
-    FILE *f = fopen(file, "rb");
-    if (!f) die(EXIT_IO, "%s: cannot open: %s", file, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = xmalloc(cap);
-    for (size_t k; (k = fread(buf + n, 1, cap - n, f)) > 0;) {
-        n += k;
-        if (n == cap) {
-            if (cap >= (64u << 20)) die(EXIT_DATA, "%s: larger than 64 MB", file);
-            buf = xrealloc(buf, cap *= 2);
-        }
-    }
-    fclose(f);
+    size_t n;
+    char *buf = slurp_file(file, 64u << 20, &n);
     cJSON *o = cJSON_ParseWithLength(buf, n);
     if (!o || !cJSON_IsObject(o)) die(EXIT_DATA, "%s: not a JSON object", file);
     t->bos = special_from_config(t, o, "bos_token", file);

@@ -342,3 +342,23 @@ long utf8_invalid_at(const char *s, size_t n) {
     }
     return -1;
 }
+
+/* the whole file, NUL-terminated; dies naming it when unreadable or larger than max */
+char *slurp_file(const char *path, size_t max, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) die(EXIT_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *b = xmalloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) { cap *= 2; b = xrealloc(b, cap); }
+        size_t r = fread(b + n, 1, cap - n - 1, f);
+        n += r;
+        if (n > max) { fclose(f); die(EXIT_DATA, "%s: larger than %zu bytes", path, max); }
+        if (r == 0) break;
+    }
+    if (ferror(f)) die(EXIT_IO, "%s: read error", path);
+    fclose(f);
+    b[n] = 0;
+    if (len) *len = n;
+    return b;
+}

@@ -71,6 +71,9 @@ const cJSON *json_obj(const cJSON *o, const char *field, Where w);  /* required 
 /* print a JSON string literal (with quotes, escaped) to f */
 void json_put_str(FILE *f, const char *s);
 
+/* a whole file, NUL-terminated (*len: its size); dies naming it when unreadable or > max bytes */
+char *slurp_file(const char *path, size_t max, size_t *len);
+
 /* byte offset of the first invalid UTF-8 sequence in s[0..n) (utf8proc's rules: no
  * overlong forms, surrogates or code points past U+10FFFF), or -1 when valid */
 long utf8_invalid_at(const char *s, size_t n);
