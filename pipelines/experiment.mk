@@ -12,7 +12,9 @@ include configs/datasets/$(DATASET).mk
 endif
 DATA_DIR ?= data
 RUNS_DIR ?= runs
-REPORTS_DIR ?= reports
+# a user's runs report into runs/reports/ (ignored by git): the committed reports/ are the
+# reference, refreshed only on purpose with REPORTS_DIR=reports
+REPORTS_DIR ?= runs/reports
 D := $(DATA_DIR)/$(DATASET)
 R := $(RUNS_DIR)/$(DATASET)
 B := $(BIN)
@@ -269,6 +271,8 @@ demo: deps
 	@$(MAKE) --no-print-directory table3-one fig4-one DATASET=ml100k-demo
 	@sed -n '1,/^## Provenance/p' $(REPORTS_DIR)/table3-ml100k-demo.md | head -n -1
 	@sed -n '/^History sensitivity/,/^## Provenance/p' $(REPORTS_DIR)/fig4-ml100k-demo.md | head -n -1
+	@echo "reports written to $(REPORTS_DIR)/"
+	@sh pipelines/compare-reference.sh $(REPORTS_DIR)/table3-ml100k-demo.md reports/table3-ml100k-demo.md
 
 # make print-DS_MAXNEW DATASET=x: a config value, for scripts (bench/exact.sh)
 print-%:

@@ -18,5 +18,5 @@ baselines-ml1m: bin/seqrec bin/import bin/split811 bin/metrics
 	  bin/metrics --truth $(SEQREC_ML1M)/test.jsonl --items $(SEQREC_ML1M)/items.jsonl \
 	    --ranked $(SEQREC_ML1M)/$$m.ranked.jsonl -q > $(SEQREC_ML1M)/$$m.metrics.json || exit 1; \
 	done
-	@python3 pipelines/seqrec_ml1m_report.py $(SEQREC_ML1M) > reports/baselines-ml1m.md.tmp && \
-	  mv reports/baselines-ml1m.md.tmp reports/baselines-ml1m.md && echo "wrote reports/baselines-ml1m.md"
+	@mkdir -p $(REPORTS_DIR) && python3 pipelines/seqrec_ml1m_report.py $(SEQREC_ML1M) > $(REPORTS_DIR)/baselines-ml1m.md.tmp && \
+	  mv $(REPORTS_DIR)/baselines-ml1m.md.tmp $(REPORTS_DIR)/baselines-ml1m.md && echo "wrote $(REPORTS_DIR)/baselines-ml1m.md"

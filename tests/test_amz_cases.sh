@@ -22,8 +22,8 @@ J
 same out.jsonl want.jsonl
 [ "$(jq -c '[.rounds,.users,.items,.interactions]' st.json)" = "[3,2,2,4]" ] || die "k-core stats: $(cat st.json)"
 # core 3 empties it; core 0 keeps all 7; window: since inclusive, until exclusive
-"$A" -q --meta meta.json --no-window --core 3 < rev.json > o3.jsonl
-[ ! -s o3.jsonl ] || die "core 3 should leave nothing"
+expect_fail 1 'nothing survives the filters: the 3-core removed all 7 interactions' "$A" -q --meta meta.json --no-window --core 3 -o o3.jsonl < rev.json
+[ ! -e o3.jsonl ] || die "core 3 leaves nothing, and nothing is written"
 [ "$("$A" --meta meta.json --no-window --core 0 < rev.json | wc -l)" = 7 ] || die "core 0 keeps all"
 [ "$("$A" --meta meta.json --since 101 --until 105 --core 0 < rev.json | jq -s -c 'map(.ts)')" = "[101,102,103,104]" ] \
   || die "window [101,105) wrong"

@@ -50,10 +50,26 @@ expect_fail 2 "--since: bad date 'yesterday'" "$A" --meta "$M" --since yesterday
 expect_fail 1 '^amz-filter: empty\.json: empty input \(no reviews\)$' "$A" --meta "$M" empty.json -o out.jsonl
 no_out
 expect_fail 1 '<stdin>: empty input' sh -c "\"$A\" --meta \"$M\" < /dev/null"
-"$A" --meta "$M" --since 2030-01-01 --until 2031-01-01 r5.json -o out.jsonl 2> err.txt
-[ -f out.jsonl ] && [ ! -s out.jsonl ] || die "all-filtered run should write an empty file"
-grep -q 'warning: no interactions survive' err.txt || die "no warning: $(cat err.txt)"
-rm -f out.jsonl
+# nothing surviving is an error with its cause, under -q too, and writes nothing
+expect_fail 1 'nothing survives the filters: all [0-9]+ reviews fall outside the window 2030-01-01..2031-01-01' \
+  "$A" -q --meta "$M" --since 2030-01-01 --until 2031-01-01 r5.json -o out.jsonl
+no_out
+
+# invalid UTF-8 in a field amz-filter keeps: an error naming file, line and field, or counted
+# under --skip-bad (an escaped lone surrogate decodes to U+FFFD, so raw bytes are the way in)
+{ head -n 2 r5.json; printf '{"reviewerID": "A\xe91", "asin": "B1", "unixReviewTime": 1529193600, "overall": 5.0}\n'; } > latin1.json
+expect_fail 1 '^amz-filter: latin1\.json:3: reviewerID: invalid UTF-8 at byte 2$' "$A" --meta "$M" latin1.json -o out.jsonl
+no_out
+"$A" -q --meta "$M" --skip-bad --no-window --core 0 --stats su.json latin1.json > /dev/null
+[ "$(jq .skipped_bad su.json)" = 1 ] || die "latin-1 review not counted: $(cat su.json)"
+printf '{"asin": "B1", "title": "Caf\xe9 card"}\n' > meta_bad.json
+expect_fail 1 '^amz-filter: meta_bad\.json:1: title: invalid UTF-8 at byte 4$' "$A" --meta meta_bad.json r5.json -o out.jsonl
+no_out
+# titles for other items only: the reason says so
+printf '{"asin": "NOT-REVIEWED", "title": "A card"}\n' > meta_other.json
+expect_fail 1 'none of the 5 reviews in the window has an item with a clean title in meta_other\.json: its 1 clean titles belong to other items' \
+  "$A" --meta meta_other.json --no-window r5.json -o out.jsonl
+no_out
 
 # --skip-bad: counts and names the first skip, keeps the rest
 { cat bad.json; echo 'garbage'; cat mf.json; } > mixed.json

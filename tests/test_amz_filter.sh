@@ -34,8 +34,9 @@ for w in "2017-10-01 2018-11-01 2" "2016-01-01 2018-11-01 3"; do
 done
 # D3's default window leaves nothing of this small 5-core file; widening a year at a time
 # until >= 100 items survive reaches 2015-10-01 (two years), as the oracle confirms
-"$A" -q --meta "$M" "$R" > d3.jsonl
-[ ! -s d3.jsonl ] || die "default window should be empty for Gift_Cards"
+expect_fail 1 'nothing survives the filters: the 5-core removed all 625 interactions of the window 2017-10-01..2018-11-01' \
+  "$A" -q --meta "$M" "$R" -o d3.jsonl
+[ ! -e d3.jsonl ] || die "a run where nothing survives must write nothing"
 "$A" --meta "$M" --min-items 100 --stats sw.json "$R" > w.jsonl
 [ "$(jq -c '[.since,.until,.widened_years,.items]' sw.json)" = '["2015-10-01","2018-11-01",2,135]' ] || die "widening: $(cat sw.json)"
 "$PY" "$ROOT/tests/amz_oracle.py" "$R" "$M" 2015-10-01 2018-11-01 5 > ow.jsonl 2>/dev/null

@@ -85,7 +85,7 @@ same c_threads.ids c_strings.ids
 # errors: one line naming the file and field, exit 3 unreadable / 1 bad content
 "$PY" "$O" bad .
 ./drv bad_good.json encode some.jsonl > /dev/null
-expect_fail 3 'missing.json: cannot open tokenizer' ./drv missing.json info
+expect_fail 3 'missing.json: cannot open: No such file' ./drv missing.json info
 expect_fail 1 'bad_notjson.json: not valid JSON' ./drv bad_notjson.json info
 expect_fail 1 'bad_array.json: expected a JSON object' ./drv bad_array.json info
 expect_fail 1 'bad_wordpiece.json: model.type: "WordPiece" is not supported' ./drv bad_wordpiece.json info

@@ -260,7 +260,7 @@ for f in h/*.gguf; do case $f in h/ok*|h/iq*|h/cut*) continue;; esac
 # not regular files: no hang, exit 3
 mkfifo fifo.gguf; mkdir dir.gguf
 expect_fail 3 'fifo.gguf: not a regular file' timeout 5 "$G" fifo.gguf
-expect_fail 3 'dir.gguf: not a regular file' timeout 5 "$G" dir.gguf
+expect_fail 3 'dir.gguf: is a directory' timeout 5 "$G" dir.gguf
 expect_fail 3 'missing.gguf: cannot open' "$G" missing.gguf
 expect_fail 3 'fifo.gguf: not a regular file' timeout 5 "$G" h/ok.gguf fifo.gguf
 echo ok

@@ -45,7 +45,7 @@ same j.txt w.txt
 n=$(head -1 texts.jsonl | "$BIN/tokenize" --model a.model --json --pieces | tr ' ' '\n' | grep -c '^<0x' || true)
 [ "$n" = 0 ] || die "template falls back to $n byte pieces"
 # errors: one line, right exit code
-expect_fail 3 'missing.model: cannot open tokenizer' "$BIN/tokenize" --model missing.model --info
+expect_fail 3 'missing.model: cannot open: No such file' "$BIN/tokenize" --model missing.model --info
 echo garbage > bad.model
 expect_fail 1 'bad.model: not a sentencepiece model' "$BIN/tokenize" --model bad.model --info
 echo "5 99999" > badids.txt

@@ -129,6 +129,8 @@ int main(int argc, char **argv) {
                 s = dec;
             }
             if (n == 0) { bad_line(skip_bad, &rskip, "%s:%ld: %s: empty string", fn, ln, rkeys[k]); bad = 1; break; }
+            long u = utf8_invalid_at(s, n);
+            if (u >= 0) { bad_line(skip_bad, &rskip, "%s:%ld: %s: invalid UTF-8 at byte %ld", fn, ln, rkeys[k], u + 1); bad = 1; break; }
             ids[k] = k == 0 ? it_user(&t, s, n) : it_item(&t, s, n);
         }
         if (bad) continue;
@@ -170,6 +172,8 @@ int main(int argc, char **argv) {
         size_t need = mv[0].n + mv[1].n + 2;
         if (need > deccap) { deccap = 2 * need + 64; dec = xrealloc(dec, deccap); }
         size_t an = jstr_decode(&mv[0], dec);
+        long u = utf8_invalid_at(dec, an);
+        if (u >= 0) { bad_line(skip_bad, &mskip, "%s:%ld: asin: invalid UTF-8 at byte %ld", fn, ln, u + 1); continue; }
         int isnew;
         uint8_t *flag = fpset_get(&seen, str_hash(dec, an), &isnew);
         if (!isnew) dups++;
@@ -178,6 +182,11 @@ int main(int argc, char **argv) {
         int64_t id = strtab_find(&t.items, dec, an);
         char *title = dec + an + 1;
         size_t tn = jstr_decode(&mv[1], title);
+        /* raw bytes or an escaped lone surrogate: either would reach items.jsonl as non-UTF-8 */
+        if ((u = utf8_invalid_at(title, tn)) >= 0) {
+            bad_line(skip_bad, &mskip, "%s:%ld: title: invalid UTF-8 at byte %ld", fn, ln, u + 1);
+            continue;
+        }
         if (tn + 1 > cleancap) { cleancap = 2 * tn + 64; clean = xrealloc(clean, cleancap); }
         size_t cn;
         TitleVerdict vd = title_clean(title, tn, clean, &cn, &rules);
@@ -203,7 +212,34 @@ int main(int argc, char **argv) {
     info("reviews: %ld lines, %ld outside the window, %ld kept before titles/k-core; %ld rows of items without a clean title",
          lines, out_window, (long)t.n, st.no_title);
     info("%s", sl);
-    if (st.inter == 0 && !explicit_quiet) fprintf(stderr, "%s: warning: no interactions survive the filters\n", g_prog);
+    if (st.inter == 0) {
+        /* an empty interactions file would only fail later, in split811, without the reason */
+        char a[32], z[32];
+        fmt_when(st.since, a, sizeof a); fmt_when(st.until, z, sizeof z);
+        if (t.n == 0)
+            die(EXIT_DATA, "%s: nothing survives the filters: all %ld reviews fall outside the window %s..%s "
+                "(see --since/--until, --min-items)", rname, lines, a, z);
+        if (st.in_window == 0) {
+            const char *why[TITLE_NREASONS + 1] = {0};
+            long cnt[TITLE_NREASONS + 1] = {0};
+            why[TITLE_EMPTY] = "empty or too short"; cnt[TITLE_EMPTY] = verdicts[TITLE_EMPTY];
+            why[TITLE_LONG] = "longer than --max-words"; cnt[TITLE_LONG] = verdicts[TITLE_LONG];
+            why[TITLE_HTML] = "HTML fragments"; cnt[TITLE_HTML] = verdicts[TITLE_HTML];
+            why[TITLE_NREASONS] = "missing"; cnt[TITLE_NREASONS] = missing_title;
+            int big = TITLE_NREASONS;
+            for (int r = 0; r < TITLE_NREASONS; r++) if (why[r] && cnt[r] > cnt[big]) big = r;
+            long all = missing_title;
+            for (int r = 0; r < TITLE_NREASONS; r++) all += verdicts[r];
+            if (cnt[big] == 0)
+                die(EXIT_DATA, "%s: nothing survives the filters: none of the %ld reviews in the window has an item with a "
+                    "clean title in %s: its %ld clean titles belong to other items", rname, (long)t.n, mname, verdicts[TITLE_OK]);
+            die(EXIT_DATA, "%s: nothing survives the filters: none of the %ld reviews in the window has an item with a "
+                "clean title in %s; the largest cause: %ld of %ld titles were %s", rname, (long)t.n, mname,
+                cnt[big], all, why[big]);
+        }
+        die(EXIT_DATA, "%s: nothing survives the filters: the %d-core removed all %ld interactions of the window %s..%s "
+            "(see --core, --min-items)", rname, fo.core, st.in_window, a, z);
+    }
 
     it_write_path(&t, alive, out_path);
 

@@ -414,10 +414,15 @@ static cJSON *run_args(const Opt *o, const Data *tr, const Data *va) {
     return a;
 }
 
-static double st_num(const cJSON *s, const char *key, const char *dir) {
+/* a state directory is a file users pass around: every field is checked for type and range
+ * before it indexes anything (a negative epoch_step once read before the sample order) */
+static long st_int(const cJSON *s, const char *key, const char *dir, long lo, long hi) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, key);
     if (!cJSON_IsNumber(v)) die(EXIT_DATA, "%s/trainer_state.json: %s: missing or not a number", dir, key);
-    return v->valuedouble;
+    double d = v->valuedouble;
+    if (!(d >= (double)lo && d <= (double)hi) || d != floor(d))
+        die(EXIT_DATA, "%s/trainer_state.json: %s: %g is not an integer in [%ld, %ld]", dir, key, d, lo, hi);
+    return (long)d;
 }
 
 /* ------------------------------------------------------------------ main */
@@ -606,16 +611,23 @@ int main(int argc, char **argv) {
                 die(EXIT_USAGE, "%s", msg);
             }
         }
-        step = (long)st_num(st, "step", o.resume);
-        epoch = (long)st_num(st, "epoch", o.resume);
-        epoch_step = (long)st_num(st, "epoch_step", o.resume);
-        best_epoch = (long)st_num(st, "best_epoch", o.resume);
-        bad = (long)st_num(st, "bad_epochs", o.resume);
-        stopped = (int)st_num(st, "stopped", o.resume);
+        const char *R = o.resume;
+        st_int(st, "steps_per_epoch", R, spe, spe);
+        epoch = st_int(st, "epoch", R, 0, o.epochs);
+        epoch_step = st_int(st, "epoch_step", R, 0, spe);
+        step = st_int(st, "step", R, 0, (long)o.epochs * spe);
+        best_epoch = st_int(st, "best_epoch", R, -1, epoch);
+        bad = st_int(st, "bad_epochs", R, 0, epoch);
+        stopped = (int)st_int(st, "stopped", R, 0, 1);
         const cJSON *bv = cJSON_GetObjectItemCaseSensitive(st, "best_val");
-        best_val = cJSON_IsNumber(bv) ? bv->valuedouble : INFINITY;
+        if (bv && !(cJSON_IsNumber(bv) && isfinite(bv->valuedouble)))
+            die(EXIT_DATA, "%s/trainer_state.json: best_val: expected a finite number", R);
+        best_val = bv ? bv->valuedouble : INFINITY;
         cJSON_Delete(st);
-        if (epoch_step > spe || step != epoch * spe + epoch_step) die(EXIT_DATA, "%s/trainer_state.json: inconsistent step/epoch", o.resume);
+        if (step != epoch * spe + epoch_step || (epoch == o.epochs && epoch_step != 0))
+            die(EXIT_DATA, "%s/trainer_state.json: step %ld is not epoch %ld x %ld steps + epoch_step %ld", R, step, epoch, spe, epoch_step);
+        if ((best_epoch < 0) != !bv && has_valid)
+            die(EXIT_DATA, "%s/trainer_state.json: best_val and best_epoch disagree (one is set, the other not)", R);
         info("resuming at step %ld (epoch %ld, step %ld of %ld)", step, epoch, epoch_step, spe);
     }
 

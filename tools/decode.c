@@ -47,6 +47,7 @@
 #include "ckpt.h"
 #include "infer.h"
 #include "model.h"
+#include "samples.h"
 #include "tok.h"
 #include "trie.h"
 #include "util.h"
@@ -89,7 +90,7 @@ static void usage(int code) {
 typedef struct { double score; int len; int *toks; } Hyp;
 
 typedef struct {
-    char *id_json;          /* the record's id, re-printed as is */
+    char *id_json;          /* the record's id, printed */
     int *prompt, plen;
     long line;
     /* beam state */
@@ -474,17 +475,18 @@ int main(int argc, char **argv) {
     int nreq = 0, capreq = 0;
     {
         LineReader *lr = lr_open(NULL);
+        IdMap seen;
+        idmap_init(&seen, 1024);
         char *s;
         while ((s = lr_next(lr, NULL))) {
             Where w = {lr_name(lr), lr_lineno(lr)};
             cJSON *o = json_parse_line(s, w);
-            const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-            if (!id || !(cJSON_IsNumber(id) || cJSON_IsString(id)))
-                die(EXIT_DATA, "%s:%ld: id: missing or not a number/string", w.file, w.line);
+            long long id = record_id(o, &seen, w);
             if (nreq == capreq) { capreq = capreq ? 2 * capreq : 256; req = xrealloc(req, sizeof(Req) * capreq); }
             Req *r = &req[nreq++];
             memset(r, 0, sizeof *r);
-            r->id_json = cJSON_PrintUnformatted(id);
+            r->id_json = xmalloc(24);
+            snprintf(r->id_json, 24, "%lld", id);
             r->line = w.line;
             if (prompt_ids) {
                 r->prompt = read_id_array(cJSON_GetObjectItemCaseSensitive(o, "prompt_ids"), w, "prompt_ids", V, &r->plen);
@@ -494,8 +496,14 @@ int main(int argc, char **argv) {
                     if (r->prompt[k] >= V) die(EXIT_DATA, "%s:%ld: prompt: token %d outside the model's vocabulary", w.file, w.line, r->prompt[k]);
             }
             if (r->plen < 1) die(EXIT_DATA, "%s:%ld: prompt: encodes to no tokens", w.file, w.line);
+            /* the model has no positions past its maximum; a huge prompt would only cost minutes first */
+            if ((long)r->plen + max_new > cfg->max_position_embeddings)
+                die(EXIT_DATA, "%s:%ld: %s: %d tokens + --max-new-tokens %d exceed the model's max_position_embeddings %d",
+                    w.file, w.line, prompt_ids ? "prompt_ids" : "prompt", r->plen, max_new, cfg->max_position_embeddings);
             cJSON_Delete(o);
         }
+        if (nreq == 0) die(EXIT_DATA, "%s: no prompts (empty input)", lr_name(lr));
+        idmap_free(&seen);
         lr_close(lr);
     }
     info("%d prompts, %d beams, return %d, length penalty %g, max %d new tokens%s",

@@ -23,6 +23,7 @@
 #include "infer.h"
 #include "model.h"
 #include "safetensors.h"
+#include "samples.h"
 #include "tok.h"
 #include "util.h"
 #include <omp.h>
@@ -185,7 +186,7 @@ int main(int argc, char **argv) {
     uint64_t h = 0xcbf29ce484222325ULL;
     h = fnv1a(h, "item_emb v1: final-norm hidden, last token of the title", 55);
     {
-        FILE *f = fopen(tokp, "rb");
+        FILE *f = fdopen(open_regular(tokp, NULL), "rb");
         if (!f) die(EXIT_IO, "%s: cannot read: %s", tokp, strerror(errno));
         char buf[65536];
         size_t k;
@@ -228,6 +229,9 @@ int main(int argc, char **argv) {
         for (int i = 0; i < N; i++) {
             lens[i] = tok_encode_at(spm, titles[i], &ids[i], (Where){items_path, i + 1}, "title");
             if (lens[i] < 1) die(EXIT_DATA, "%s: item %d: title: encodes to no tokens", items_path, i);
+            if (lens[i] > cfg->max_position_embeddings)
+                die(EXIT_DATA, "%s: item %d: title: %d tokens exceed the model's max_position_embeddings %d",
+                    items_path, i, lens[i], cfg->max_position_embeddings);
         }
         Progress pr;
         progress_start(&pr, "item embeddings", N);
@@ -277,6 +281,8 @@ int main(int argc, char **argv) {
     int *seen = xcalloc(N, sizeof(int)), stamp = 0;
     int *list = xmalloc(sizeof(int) * topn);
     long nrec = 0, nq_total = 0, nq_matched = 0, n_empty_title = 0, n_no_title = 0;
+    IdMap ids_seen;
+    idmap_init(&ids_seen, 1024);
     double t0 = now_s();
     int eof = 0;
     while (!eof) {
@@ -285,11 +291,10 @@ int main(int argc, char **argv) {
         while (nr < CHUNK && (s = lr_next(lr, NULL))) {
             Where w = {lr_name(lr), lr_lineno(lr)};
             cJSON *o = json_parse_line(s, w);
-            const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-            if (!id || !(cJSON_IsNumber(id) || cJSON_IsString(id)))
-                die(EXIT_DATA, "%s:%ld: id: missing or not a number/string", w.file, w.line);
+            long long id = record_id(o, &ids_seen, w);
             const cJSON *pa = json_arr(o, "predict", w);
-            rec_id[nr] = cJSON_PrintUnformatted(id);
+            rec_id[nr] = xmalloc(24);
+            snprintf(rec_id[nr], 24, "%lld", id);
             rec_q0[nr] = nq;
             int k = 0;
             const cJSON *e;
@@ -310,6 +315,9 @@ int main(int argc, char **argv) {
                 if (it < 0) {
                     q_len[nq] = tok_encode_at(spm, e->valuestring, &q_ids[nq], w, "predict");
                     if (q_len[nq] < 1) { free(q_ids[nq]); n_empty_title++; continue; }   /* nothing to embed */
+                    if (q_len[nq] > cfg->max_position_embeddings)
+                        die(EXIT_DATA, "%s:%ld: predict[%d]: %d tokens exceed the model's max_position_embeddings %d",
+                            w.file, w.line, k - 1, q_len[nq], cfg->max_position_embeddings);
                 } else {
                     nq_matched++;
                 }
@@ -372,6 +380,8 @@ int main(int argc, char **argv) {
             nrec++;
         }
     }
+    if (nrec == 0) die(EXIT_DATA, "%s: no prediction records (empty input)", lr_name(lr));
+    idmap_free(&ids_seen);
     lr_close(lr);
     out_commit(&out);
     double el = now_s() - t0;

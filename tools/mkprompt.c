@@ -10,6 +10,7 @@
  * instruction-tuned backbones; the response is the same in both frames, so D3's trie and
  * grounding do not depend on the frame. */
 #include "samples.h"
+#include "textclean.h"
 #include "util.h"
 #include <errno.h>
 #include <limits.h>
@@ -195,7 +196,17 @@ int main(int argc, char **argv) {
     SampleReader *rd = sample_reader_open(NULL, NULL, 0);
     Buf b = {0};
     long n = 0;
+    IdMap seen;
+    idmap_init(&seen, 1024);
+    long n_long = 0, longest = 0, longest_line = 0;
     for (const Sample *s; (s = sample_reader_next(rd)); n++) {
+        record_id_check(s->id, &seen, (Where){sample_reader_name(rd), s->line});
+        for (int i = 0; i <= s->n_hist; i++) {
+            const char *ti = i < s->n_hist ? s->hist[i].title : s->target.title;
+            int wc = count_words(ti, strlen(ti));
+            if (wc > TITLE_WARN_WORDS) n_long++;
+            if (wc > longest) { longest = wc; longest_line = s->line; }
+        }
         if (s->n_hist == 0)
             die(EXIT_DATA, "%s:%ld: history: empty (a prompt needs a behaviour sequence)", sample_reader_name(rd), s->line);
         fprintf(out.f, "{\"id\": %lld, \"prompt\": ", s->id);
@@ -212,6 +223,11 @@ int main(int argc, char **argv) {
         }
         fputs("}\n", out.f);
     }
+    if (n == 0) die(EXIT_DATA, "%s: no samples (empty input)", sample_reader_name(rd));
+    if (n_long)
+        warn("%ld titles in the prompts are longer than %d words (longest: %ld words, line %ld); D3 drops such "
+             "titles (amz-filter --max-words)", n_long, TITLE_WARN_WORDS, longest, longest_line);
+    idmap_free(&seen);
     if (ferror(out.f)) die(EXIT_IO, "%s: write error", out_path ? out_path : "<stdout>");
     out_commit(&out);
     info("%ld prompts (%s%s)", n, pair ? "pair, cf " : cf ? "counterfactual " : "normal",

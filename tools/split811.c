@@ -6,6 +6,7 @@
  * Histories are built before the cut, so valid/test histories reach back into train/valid
  * (paper 4.1.2). --mode loo: leave-one-out per user, as RecBole does. */
 #include "samples.h"
+#include "textclean.h"
 #include "util.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -122,6 +123,17 @@ int main(int argc, char **argv) {
     if (n == 0) die(EXIT_DATA, "%s: no interactions", lr_name(r));
     lr_close(r);
     int n_users = (int)users.n, n_items = (int)items.n;
+    {
+        int nlong = 0, longest = 0, which = 0;
+        for (int i = 0; i < n_items; i++) {
+            int w = count_words(item_info[i].title, strlen(item_info[i].title));
+            if (w > TITLE_WARN_WORDS) nlong++;
+            if (w > longest) { longest = w; which = i; }
+        }
+        if (nlong)
+            warn("%d of %d item titles are longer than %d words (longest: %d words, item %s); D3 drops such titles "
+                 "(amz-filter --max-words)", nlong, n_items, TITLE_WARN_WORDS, longest, item_info[which].item);
+    }
 
     /* ---- per user, sorted by time (ties: input order) ---- */
     qsort(in, n, sizeof *in, cmp_user_seq);

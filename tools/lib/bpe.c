@@ -36,7 +36,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
-enum { MAX_STAGES = 16, CACHE_SLOTS = 1 << 17, CACHE_MAX_ENTRIES = CACHE_SLOTS / 2, CACHE_MAX_KEY = 128 };
+enum { MAX_STAGES = 16, CACHE_SLOTS = 1 << 17, CACHE_MAX_ENTRIES = CACHE_SLOTS / 2, CACHE_MAX_KEY = 128,
+       MAX_ID = (1 << 24) - 1 };
 
 static const char GPT2_REGEX[] =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
@@ -233,19 +234,6 @@ static int req_bool(const Bpe *b, const cJSON *o, const char *name, const char *
     return opt_bool(b, o, name, where, 0);
 }
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) die(EXIT_IO, "%s: cannot open tokenizer: %s", path, strerror(errno));
-    size_t cap = 1 << 20, n = 0;
-    char *buf = xmalloc(cap);
-    for (size_t got; (got = fread(buf + n, 1, cap - n, f)) > 0;)
-        if ((n += got) == cap) buf = xrealloc(buf, cap *= 2);
-    if (ferror(f)) die(EXIT_IO, "%s: read error: %s", path, strerror(errno));
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 static void set_piece(Bpe *b, int id, const char *s, size_t len) {
     if (id >= b->n_ids) {
         int cap = b->n_ids ? b->n_ids : 1024;
@@ -276,8 +264,10 @@ static void load_vocab(Bpe *b, const cJSON *model) {
     strmap_init(&b->vocab, (size_t)n);
     for (const cJSON *e = vocab->child; e; e = e->next) {
         double d = cJSON_IsNumber(e) ? e->valuedouble : -1;
-        if (d < 0 || d != (int)d || d > 1e9)
-            die(EXIT_DATA, "%s: model.vocab: \"%s\": expected a non-negative integer id", b->path, e->string);
+        /* range first: (int)d of a larger d is undefined; ids index a dense table, so a
+         * bound keeps one stray id from allocating gigabytes (real vocabularies: < 2^18) */
+        if (d < 0 || d > MAX_ID || d != (int)d)
+            die(EXIT_DATA, "%s: model.vocab: \"%s\": expected a non-negative integer id (at most %d)", b->path, e->string, MAX_ID);
         int id = (int)d;
         size_t len = strlen(e->string);
         if (id < b->n_ids && b->piece[id] && strcmp(b->piece[id], e->string))
@@ -373,7 +363,7 @@ static void load_added(Bpe *b, const cJSON *root) {
         if (!cJSON_IsObject(t)) die(EXIT_DATA, "%s: %s: expected an object", b->path, where);
         const char *content = req_str(b, t, "content", where);
         const cJSON *idv = field(t, "id");
-        if (!cJSON_IsNumber(idv) || idv->valuedouble < 0 || idv->valuedouble != (int)idv->valuedouble)
+        if (!cJSON_IsNumber(idv) || idv->valuedouble < 0 || idv->valuedouble > MAX_ID || idv->valuedouble != (int)idv->valuedouble)
             die(EXIT_DATA, "%s: %s.id: expected a non-negative integer", b->path, where);
         if (!content[0]) die(EXIT_DATA, "%s: %s.content: empty", b->path, where);
         const char *flags[] = {"single_word", "lstrip", "rstrip", "normalized"};
@@ -544,7 +534,7 @@ static void load_decoder(Bpe *b, const cJSON *root) {
 Bpe *bpe_load(const char *path) {
     pthread_once(&g_bytes_once, bytes_init);
     size_t len;
-    char *text = read_file(path, &len);
+    char *text = slurp_file(path, (size_t)1 << 28, &len);   /* Qwen2.5's is 7 MB */
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (!root) {
         const char *at = cJSON_GetErrorPtr();

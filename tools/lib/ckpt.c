@@ -185,12 +185,14 @@ Model *model_load(const char *dir) {
         die(EXIT_IO, "%s: cannot open: %s", stp, strerror(errno));
     }
     StFile *f = st_open(stp);
-    Model *m = model_alloc(&cfg);
-    const ParamInfo *pt;
-    int np = model_param_table(m, &pt);
-    float *params = model_params(m);
-    static char *used;   /* static: still reachable if a check below dies (LeakSanitizer) */
+    /* every shape and dtype is checked against the file before anything is allocated: a small
+     * checkpoint whose config claims a huge vocabulary is refused at once, and the weights
+     * allocated are then bounded by what the file holds */
+    static ParamInfo *pt;   /* static: still reachable if a check below dies (LeakSanitizer) */
+    static char *used;
+    int np = model_config_table(&cfg, &pt, NULL);
     used = xcalloc((size_t)f->n + 1, 1);
+    const StTensor **src = xcalloc((size_t)np, sizeof *src);
     for (int i = 0; i < np; i++) {
         const StTensor *t = st_find(f, pt[i].name);
         if (!t) die(EXIT_DATA, "%s: tensor '%s': missing", stp, pt[i].name);
@@ -206,7 +208,7 @@ Model *model_load(const char *dir) {
         }
         if (t->dtype != ST_F32 && t->dtype != ST_BF16 && t->dtype != ST_F16)
             die(EXIT_DATA, "%s: tensor '%s': dtype %s not supported (F32, BF16, F16)", stp, pt[i].name, st_dtype_name(t->dtype));
-        st_read_f32(f, t, params + pt[i].offset);
+        src[i] = t;
         used[t - f->t] = 1;
     }
     for (int i = 0; i < f->n; i++) {
@@ -220,6 +222,10 @@ Model *model_load(const char *dir) {
         else die(EXIT_DATA, "%s: tensor '%s': not a weight of this %s config", stp, nm,
                  cfg.model_type == MODEL_LLAMA ? "Llama" : "Qwen2");
     }
+    Model *m = model_alloc(&cfg);
+    float *params = model_params(m);
+    for (int i = 0; i < np; i++) st_read_f32(f, src[i], params + pt[i].offset);
+    free(src);
     /* non-finite weights would only surface as a NaN loss many steps later */
     size_t n = model_num_params(m);
     for (size_t i = 0; i < n; i++)
@@ -228,8 +234,8 @@ Model *model_load(const char *dir) {
             for (int k = 0; k < np; k++) if (i >= pt[k].offset && i < pt[k].offset + pt[k].numel) nm = pt[k].name;
             die(EXIT_DATA, "%s: tensor '%s': non-finite value", stp, nm);
         }
-    free(used);
-    used = NULL;
+    free(used); free(pt);
+    used = NULL; pt = NULL;
     st_close(f);
     free(stp);
     return m;
@@ -449,6 +455,11 @@ cJSON *ckpt_load_state(Model *m, const char *dir) {
             die(EXIT_DATA, "%s: tensor '%s': expected F32 [%zu] (model has %zu parameters)", op, names[k], n, n);
         st_read_f32(f, t, dst[k]);
     }
+    /* moments a run passed around could hold anything: AdamW divides by sqrt(v) */
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(dst[0][i]) || !isfinite(dst[1][i]) || dst[1][i] < 0)
+            die(EXIT_DATA, "%s: element %zu: adam_m %g, adam_v %g (moments must be finite and adam_v >= 0)",
+                op, i, (double)dst[0][i], (double)dst[1][i]);
     st_close(f);
     free(sp);
     free(op);

@@ -336,19 +336,6 @@ static void parse(GgufFile *f) {
 /* ---------------- open / map ---------------- */
 enum { MAP_NONE, MAP_MMAP, MAP_HEAP };
 
-static int open_regular(const char *path, uint64_t *size) {
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer; we refuse it right after */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) die(EXIT_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) die(EXIT_IO, "%s: cannot stat: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) die(EXIT_IO, "%s: not a regular file", path);
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    *size = (uint64_t)st.st_size;
-    return fd;
-}
-
 static void read_all(int fd, uint8_t *dst, uint64_t n, const char *path) {
     uint64_t got = 0;
     while (got < n) {

@@ -552,80 +552,100 @@ static void fill_views(Model *m, float *base, ModelWeights *w, float **ptrs) {
     else { w->lm_head = p; p += (size_t)V * C; }
 }
 
-static void add_param(Model *m, const char *name, float *base, const float *ptr, int ndim, int d0, int d1) {
-    ParamInfo *pi = &m->table[m->ntable++];
+/* The tensor table in buffer order (the order of fill_views): offsets are running sums, so
+ * it is known from the config alone, before any weight is allocated or read. */
+static void add_param(ParamInfo *t, int *n, size_t *off, const char *name, int ndim, int d0, int d1) {
+    ParamInfo *pi = &t[(*n)++];
     snprintf(pi->name, sizeof pi->name, "%s", name);
-    pi->offset = (size_t)(ptr - base);
+    pi->offset = *off;
     pi->ndim = ndim; pi->shape[0] = d0; pi->shape[1] = ndim > 1 ? d1 : 0;
     pi->numel = (size_t)d0 * (ndim > 1 ? (size_t)d1 : 1);
+    *off += pi->numel;
 }
 
-static void build_table(Model *m) {
-    int L = m->L, C = m->C, F = m->F, V = m->V, QD = m->QD, KVD = m->KVD;
-    m->table = xcalloc((size_t)12 * L + 3, sizeof(ParamInfo));
-    float *b = m->params; const ModelWeights *w = &m->w;
+static const char *config_error(const ModelConfig *c) {
+    static char msg[160];
+    if (c->vocab_size < 1 || c->hidden_size < 1 || c->intermediate_size < 1 || c->num_hidden_layers < 1 ||
+        c->num_attention_heads < 1 || c->num_key_value_heads < 1)
+        return "sizes must be positive";
+    if (c->hidden_size % c->num_attention_heads)
+        snprintf(msg, sizeof msg, "hidden_size %d not divisible by num_attention_heads %d", c->hidden_size, c->num_attention_heads);
+    else if ((c->hidden_size / c->num_attention_heads) % 2)
+        snprintf(msg, sizeof msg, "head dim %d must be even (RoPE)", c->hidden_size / c->num_attention_heads);
+    else if (c->num_attention_heads % c->num_key_value_heads)
+        snprintf(msg, sizeof msg, "num_attention_heads %d not divisible by num_key_value_heads %d",
+                 c->num_attention_heads, c->num_key_value_heads);
+    else if (!(c->rms_norm_eps > 0) || !(c->rope_theta > 0))
+        snprintf(msg, sizeof msg, "rms_norm_eps and rope_theta must be positive");
+    else return NULL;
+    return msg;
+}
+
+int model_config_table(const ModelConfig *c, ParamInfo **out, size_t *nparams) {
+    const char *err = config_error(c);
+    if (err) die(EXIT_DATA, "model config: %s", err);
+    int L = c->num_hidden_layers, C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+    int HD = C / c->num_attention_heads, QD = c->num_attention_heads * HD, KVD = c->num_key_value_heads * HD;
+    ParamInfo *t = xcalloc((size_t)12 * L + 3, sizeof(ParamInfo));
+    int n = 0;
+    size_t off = 0;
     char nm[96];
-    add_param(m, "model.embed_tokens.weight", b, w->embed_tokens, 2, V, C);
+    add_param(t, &n, &off, "model.embed_tokens.weight", 2, V, C);
     for (int l = 0; l < L; l++) {
-#define P(suffix, ptr, nd, a0, a1) do { snprintf(nm, sizeof nm, "model.layers.%d.%s", l, suffix); \
-        add_param(m, nm, b, ptr, nd, a0, a1); } while (0)
-        P("input_layernorm.weight", w->input_layernorm[l], 1, C, 0);
-        int bias = m->cfg.attention_bias;
-        P("self_attn.q_proj.weight", w->q_proj_w[l], 2, QD, C);
-        if (bias) P("self_attn.q_proj.bias", w->q_proj_b[l], 1, QD, 0);
-        P("self_attn.k_proj.weight", w->k_proj_w[l], 2, KVD, C);
-        if (bias) P("self_attn.k_proj.bias", w->k_proj_b[l], 1, KVD, 0);
-        P("self_attn.v_proj.weight", w->v_proj_w[l], 2, KVD, C);
-        if (bias) P("self_attn.v_proj.bias", w->v_proj_b[l], 1, KVD, 0);
-        P("self_attn.o_proj.weight", w->o_proj_w[l], 2, C, QD);
-        P("post_attention_layernorm.weight", w->post_attention_layernorm[l], 1, C, 0);
-        P("mlp.gate_proj.weight", w->gate_proj_w[l], 2, F, C);
-        P("mlp.up_proj.weight", w->up_proj_w[l], 2, F, C);
-        P("mlp.down_proj.weight", w->down_proj_w[l], 2, C, F);
+#define P(suffix, nd, a0, a1) do { snprintf(nm, sizeof nm, "model.layers.%d.%s", l, suffix); \
+        add_param(t, &n, &off, nm, nd, a0, a1); } while (0)
+        P("input_layernorm.weight", 1, C, 0);
+        int bias = c->attention_bias;
+        P("self_attn.q_proj.weight", 2, QD, C);
+        if (bias) P("self_attn.q_proj.bias", 1, QD, 0);
+        P("self_attn.k_proj.weight", 2, KVD, C);
+        if (bias) P("self_attn.k_proj.bias", 1, KVD, 0);
+        P("self_attn.v_proj.weight", 2, KVD, C);
+        if (bias) P("self_attn.v_proj.bias", 1, KVD, 0);
+        P("self_attn.o_proj.weight", 2, C, QD);
+        P("post_attention_layernorm.weight", 1, C, 0);
+        P("mlp.gate_proj.weight", 2, F, C);
+        P("mlp.up_proj.weight", 2, F, C);
+        P("mlp.down_proj.weight", 2, C, F);
 #undef P
     }
-    add_param(m, "model.norm.weight", b, w->norm, 1, C, 0);
-    if (!m->cfg.tie_word_embeddings) add_param(m, "lm_head.weight", b, w->lm_head, 2, V, C);
+    add_param(t, &n, &off, "model.norm.weight", 1, C, 0);
+    if (!c->tie_word_embeddings) add_param(t, &n, &off, "lm_head.weight", 2, V, C);
+    *out = t;
+    if (nparams) *nparams = off;
+    return n;
 }
 
 Model *model_alloc(const ModelConfig *cfg) {
     const ModelConfig *c = cfg;
-    if (c->vocab_size < 1 || c->hidden_size < 1 || c->intermediate_size < 1 || c->num_hidden_layers < 1 ||
-        c->num_attention_heads < 1 || c->num_key_value_heads < 1)
-        die(EXIT_DATA, "model config: sizes must be positive");
-    if (c->hidden_size % c->num_attention_heads)
-        die(EXIT_DATA, "model config: hidden_size %d not divisible by num_attention_heads %d",
-            c->hidden_size, c->num_attention_heads);
-    if ((c->hidden_size / c->num_attention_heads) % 2)
-        die(EXIT_DATA, "model config: head dim %d must be even (RoPE)", c->hidden_size / c->num_attention_heads);
-    if (c->num_attention_heads % c->num_key_value_heads)
-        die(EXIT_DATA, "model config: num_attention_heads %d not divisible by num_key_value_heads %d",
-            c->num_attention_heads, c->num_key_value_heads);
-    if (!(c->rms_norm_eps > 0) || !(c->rope_theta > 0))
-        die(EXIT_DATA, "model config: rms_norm_eps and rope_theta must be positive");
     Model *m = xcalloc(1, sizeof(Model));
     m->cfg = *cfg;
+    m->ntable = model_config_table(cfg, &m->table, &m->nparams);
     m->L = c->num_hidden_layers; m->C = c->hidden_size; m->NH = c->num_attention_heads;
     m->KVH = c->num_key_value_heads; m->HD = m->C / m->NH; m->F = c->intermediate_size;
     m->V = c->vocab_size; m->QD = m->NH * m->HD; m->KVD = m->KVH * m->HD;
-    size_t bias = c->attention_bias ? (size_t)m->QD + 2 * (size_t)m->KVD : 0;
-    size_t per = (size_t)m->C * 2 + (size_t)m->QD * m->C + 2 * (size_t)m->KVD * m->C + bias +
-                 (size_t)m->C * m->QD + 3 * (size_t)m->F * m->C;
-    m->nparams = (size_t)m->V * m->C + per * m->L + m->C + (c->tie_word_embeddings ? 0 : (size_t)m->V * m->C);
     m->params = xmalloc(m->nparams * sizeof(float));
-    m->grads = xcalloc(m->nparams, sizeof(float));
-    m->adam_m = xcalloc(m->nparams, sizeof(float));
-    m->adam_v = xcalloc(m->nparams, sizeof(float));
     m->ptrs = xcalloc((size_t)24 * m->L, sizeof(float *));
     fill_views(m, m->params, &m->w, m->ptrs);
-    fill_views(m, m->grads, &m->g, m->ptrs + 12 * m->L);
-    build_table(m);
+    size_t end = c->tie_word_embeddings ? (size_t)(m->w.norm - m->params) + (size_t)m->C
+                                        : (size_t)(m->w.lm_head - m->params) + (size_t)m->V * m->C;
+    if (end != m->nparams) die(EXIT_DATA, "model: internal error: tensor table and buffer layout disagree");
     m->threads = omp_get_num_procs();
     m->share_prefix = 1;
-    m->dirty_lo = m->nparams;   /* grads are calloc'd */
     m->gscale = 1.0f;
     m->prune_last = 1;
     return m;
+}
+
+/* Gradients and AdamW moments exist only once something trains (or reads them): decode,
+ * ground and ckpt-tool hold the weights alone. */
+static void train_state(Model *m) {
+    if (m->grads) return;
+    m->grads = xcalloc(m->nparams, sizeof(float));
+    m->adam_m = xcalloc(m->nparams, sizeof(float));
+    m->adam_v = xcalloc(m->nparams, sizeof(float));
+    fill_views(m, m->grads, &m->g, m->ptrs + 12 * m->L);
+    m->dirty_lo = m->nparams;   /* calloc'd: nothing to clear yet */
 }
 
 Model *model_new(const ModelConfig *cfg, uint64_t seed) {
@@ -663,9 +683,9 @@ void model_free(Model *m) {
 
 int model_param_table(const Model *m, const ParamInfo **out) { *out = m->table; return m->ntable; }
 float *model_params(Model *m) { return m->params; }
-float *model_grads(Model *m) { grads_flush(m); return m->grads; }
-float *model_adam_m(Model *m) { return m->adam_m; }
-float *model_adam_v(Model *m) { return m->adam_v; }
+float *model_grads(Model *m) { train_state(m); grads_flush(m); return m->grads; }
+float *model_adam_m(Model *m) { train_state(m); return m->adam_m; }
+float *model_adam_v(Model *m) { train_state(m); return m->adam_v; }
 const ModelConfig *model_config(const Model *m) { return &m->cfg; }
 const ModelWeights *model_weights(const Model *m) { return &m->w; }
 size_t model_num_params(const Model *m) { return m->nparams; }
@@ -1121,6 +1141,7 @@ static void head_step(Model *m, const float *src, float *dsrc, const int *rows, 
  * so it is set at every step in case other code changed it. */
 static void step_begin(Model *m, int train) {
     openblas_set_num_threads(1);
+    if (train) train_state(m);
     if (train && m->train_off < m->dirty_lo) m->dirty_lo = m->train_off;
     if (train) grads_flush(m);   /* a backward adds to the scaled gradients */
 }
@@ -1220,6 +1241,7 @@ float model_lm_step(Model *m, int B, int T, const int *tokens, const int *length
 /* Only what a backward may have written since the last call is cleared: frozen gradients stay
  * zero without being touched (their pages are never even committed). */
 void model_zero_grad(Model *m) {
+    train_state(m);
     /* in blocks over the threads: one memset of 540 MB (SmolLM2) does not reach the bandwidth */
     const size_t CH = 1 << 18, lo = m->dirty_lo, N = m->nparams;
     long nch = lo < N ? (long)((N - lo + CH - 1) / CH) : 0;
@@ -1234,6 +1256,7 @@ void model_zero_grad(Model *m) {
 }
 
 float model_grad_norm(const Model *m) {
+    if (!m->grads) return 0.0f;   /* nothing has trained: every gradient is zero */
     /* fixed chunking (independent of threads), chunk sums added in order: deterministic */
     /* over the trainable parameters only (frozen gradients are zero anyway) */
     const size_t CH = 1 << 16, off = m->train_off;
@@ -1264,7 +1287,7 @@ float model_grad_norm(const Model *m) {
  * read+write pass over them every clipped step. Successive scales apply one after the other,
  * as stored multiplications would. */
 static void grads_flush(Model *m) {
-    if (m->gscale == 1.0f) return;
+    if (m->gscale == 1.0f || !m->grads) return;
     float s = m->gscale;
     int nt = m->threads;
     PAR_FOR
@@ -1272,6 +1295,7 @@ static void grads_flush(Model *m) {
     m->gscale = 1.0f;
 }
 void model_scale_grads(Model *m, float s) {
+    train_state(m);
     if (m->gscale != 1.0f) grads_flush(m);   /* (G*a)*b is not G*(a*b) in floats */
     m->gscale = s;
 }
@@ -1280,6 +1304,7 @@ void model_scale_grads(Model *m, float s) {
  * v = b2 v + (1-b2) g^2; p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps) */
 void model_adamw(Model *m, float lr, float beta1, float beta2, float eps, float wd, long step) {
     if (step < 1) die(EXIT_USAGE, "model_adamw: step must be >= 1");
+    train_state(m);
     double bc1 = 1.0 - pow((double)beta1, (double)step);
     double bc2 = 1.0 - pow((double)beta2, (double)step);
     float step_size = (float)((double)lr / bc1);

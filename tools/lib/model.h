@@ -87,10 +87,14 @@ float *model_adam_v(Model *m);          /* second moment */
 /* Checkpoint directory I/O (config.json + model.safetensors, HF Qwen2 names). */
 Model *model_load(const char *dir);                 /* dies with a clear error on bad input */
 Model *model_new(const ModelConfig *cfg, uint64_t seed);   /* random init (N(0,0.02)) */
-/* Sizes checked and buffers allocated, parameters left for the caller to fill (loading and
- * importing overwrite every one; a 0.5B model's random init alone costs seconds). Gradient
- * and AdamW buffers are calloc'd, so they cost no memory until a trainer touches them. */
+/* Sizes checked and the weight buffer allocated, parameters left for the caller to fill
+ * (loading and importing overwrite every one; a 0.5B model's random init alone costs seconds).
+ * Gradients and AdamW moments are allocated only when first needed (a training step, or
+ * model_grads / model_adam_m / model_adam_v): inference holds the weights alone. */
 Model *model_alloc(const ModelConfig *cfg);
+/* The tensor table model_alloc would build (*out: caller frees; *nparams: total floats), from
+ * the config alone, so a loader checks a file's shapes before it allocates anything. */
+int model_config_table(const ModelConfig *cfg, ParamInfo **out, size_t *nparams);
 void model_save(const Model *m, const char *dir);   /* atomic: temp dir + rename */
 void model_free(Model *m);
 const ModelConfig *model_config(const Model *m);

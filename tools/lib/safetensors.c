@@ -43,12 +43,9 @@ static int cmp_name(const void *a, const void *b) {
 #define BAD(...) die(EXIT_DATA, __VA_ARGS__)
 
 StFile *st_open(const char *path) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) die(EXIT_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) die(EXIT_IO, "%s: cannot stat: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) die(EXIT_IO, "%s: not a regular file", path);
-    size_t size = (size_t)st.st_size;
+    uint64_t fsize;
+    int fd = open_regular(path, &fsize);
+    size_t size = (size_t)fsize;
     if (size < 8) BAD("%s: not a safetensors file: %zu bytes, shorter than the 8-byte header size", path, size);
     const uint8_t *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);

@@ -119,6 +119,17 @@ static long long get_int(const cJSON *o, const char *field, const char *name, Wh
     return num_to_int(get_field(o, field, name, w), name, w);
 }
 
+void record_id_check(long long id, IdMap *seen, Where w) {
+    if (id < 0) die(EXIT_DATA, "%s:%ld: id: %lld is negative", w.file, w.line, id);
+    int prev = idmap_put(seen, id, (int)(w.line > INT32_MAX ? INT32_MAX : w.line));
+    if (prev >= 0) die(EXIT_DATA, "%s:%ld: id: duplicate id %lld (first on line %d)", w.file, w.line, id, prev);
+}
+long long record_id(const cJSON *o, IdMap *seen, Where w) {
+    long long id = json_int(o, "id", w);
+    record_id_check(id, seen, w);
+    return id;
+}
+
 /* ---------------- Catalogue ---------------- */
 Catalogue *catalogue_load(const char *path) {
     Catalogue *c = xcalloc(1, sizeof *c);

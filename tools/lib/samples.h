@@ -37,6 +37,11 @@ int idmap_get(const IdMap *m, long long key);                     /* -1 if absen
 int idmap_put(IdMap *m, long long key, int val);                  /* returns the old value or -1 */
 void idmap_free(IdMap *m);
 
+/* A record's "id" (prompts, predictions, ranked lists): an integer in [0, 2^53], unique in
+ * its file. seen maps the ids met so far to their line, for the duplicate's message. */
+long long record_id(const cJSON *o, IdMap *seen, Where w);
+void record_id_check(long long id, IdMap *seen, Where w);   /* the same for a parsed id */
+
 /* ---- item catalogue: items.jsonl {"id","item","title","count"} ---- */
 typedef struct {
     int id;                /* 0..n-1, equals its index */

@@ -39,6 +39,10 @@ TitleVerdict title_clean(const char *s, size_t n, char *dst, size_t *out_len, co
 /* 1 when s contains an HTML tag: '<' '/'? letter [letters digits -]* then space, '/' or '>' */
 int has_html_tag(const char *s, size_t n);
 int count_words(const char *s, size_t n);          /* runs of non-whitespace */
+/* Titles past this many words draw a warning from split811 and mkprompt: D3 drops them
+ * (amz-filter --max-words), imports of other datasets do not, and one long title makes every
+ * prompt holding it long (decode and ground refuse text past the model's positions). */
+enum { TITLE_WARN_WORDS = 20 };
 size_t utf8_chars(const char *s, size_t n);        /* code points (bytes not 10xxxxxx) */
 
 /* latin-1 bytes to UTF-8 in dst (needs 2n+1 bytes); returns length */

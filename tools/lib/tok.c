@@ -44,11 +44,7 @@ Tok *tok_load_dir(const char *dir) {
 /* The first non-blank byte tells a JSON tokenizer from a sentencepiece protobuf, whatever the
  * file is called. Non-regular files are refused before any open() that could block (a FIFO). */
 static int looks_like_json(const char *path) {
-    struct stat st;
-    if (stat(path, &st) != 0) die(EXIT_IO, "%s: cannot open tokenizer: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) die(EXIT_IO, "%s: tokenizer is not a regular file", path);
-    int fd = open(path, O_RDONLY | O_NONBLOCK);
-    if (fd < 0) die(EXIT_IO, "%s: cannot open tokenizer: %s", path, strerror(errno));
+    int fd = open_regular(path, NULL);
     char buf[64];
     ssize_t n = read(fd, buf, sizeof buf);
     close(fd);

@@ -1,6 +1,8 @@
 #include "util.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,40 +15,61 @@
 
 const char *g_prog = "cft";
 int g_quiet = 0;
+int g_quiet_asked = 0;
 static OutFile *g_cleanup[16];
+static void tmps_unlink_all(void);
+enum { MAX_TMPS = 64 };
+static char *volatile g_tmps[MAX_TMPS];
 static int g_ncleanup;
+static void (*g_die_hook)(int);
+
+void util_set_die_hook(void (*hook)(int code)) { g_die_hook = hook; }
 
 void util_init(int argc, char **argv) {
     const char *s = strrchr(argv[0], '/');
     g_prog = s ? s + 1 : argv[0];
     if (!isatty(2)) g_quiet = 1;
     for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) g_quiet = 1;
+        if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) g_quiet = g_quiet_asked = 1;
 }
 
 void atomic_cleanup_register(OutFile *o) {
     if (g_ncleanup < 16) g_cleanup[g_ncleanup++] = o;
 }
 
+/* "tool: " PREFIX message "\n" on stderr: the one line every diagnostic is */
+static void vline(const char *prefix, const char *fmt, va_list ap) {
+    fprintf(stderr, "%s: %s", g_prog, prefix);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void die(int code, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "%s: ", g_prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vline("", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     for (int i = 0; i < g_ncleanup; i++) out_abort(g_cleanup[i]);
+    tmps_unlink_all();   /* temporaries of outputs nobody registered */
+    for (int i = 0; i < MAX_TMPS; i++) g_tmps[i] = NULL;
+    if (g_die_hook) { g_ncleanup = 0; g_die_hook(code); }
     exit(code);
 }
 
 void info(const char *fmt, ...) {
     if (g_quiet) return;
     va_list ap;
-    fprintf(stderr, "%s: ", g_prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vline("", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+}
+
+void warn(const char *fmt, ...) {
+    if (g_quiet_asked) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vline("warning: ", fmt, ap);
+    va_end(ap);
 }
 
 void *xmalloc(size_t n) {
@@ -161,14 +184,74 @@ void lr_close(LineReader *r) {
 }
 
 /* ---------------- atomic output ---------------- */
+/* Live temporary names, removed by die() and by SIGINT/SIGTERM/SIGHUP/SIGPIPE: a killed run
+ * leaves nothing behind. unlink() is async-signal-safe; the slots are only ever set to a
+ * complete string or NULL. */
+
+static void tmps_unlink_all(void) {
+    for (int i = 0; i < MAX_TMPS; i++) {
+        char *t = g_tmps[i];
+        if (t) unlink(t);
+    }
+}
+static void on_fatal_signal(int sig) {
+    tmps_unlink_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+static void tmps_add(char *t) {
+    static int handlers;
+    if (!handlers) {
+        handlers = 1;
+        int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+        for (int i = 0; i < 4; i++) {
+            struct sigaction sa, old;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = on_fatal_signal;
+            sigemptyset(&sa.sa_mask);
+            /* a signal the caller chose to ignore (nohup, SIGPIPE under a shell) stays ignored */
+            if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+            sigaction(sigs[i], &sa, NULL);
+        }
+    }
+    for (int i = 0; i < MAX_TMPS; i++)
+        if (!g_tmps[i]) { g_tmps[i] = t; return; }
+    die(EXIT_IO, "%s: too many output files open at once", t);
+}
+static void tmps_remove(const char *t) {
+    for (int i = 0; i < MAX_TMPS; i++)
+        if (g_tmps[i] == t) g_tmps[i] = NULL;
+}
+
+/* A regular file (or a new name) is replaced atomically: PATH.tmp.PID, then rename(). Anything
+ * else at PATH is written in place and never replaced: a character device (/dev/null,
+ * /dev/stdout), a FIFO or a socket keeps being what it is. A symlink is followed: the file it
+ * points to is replaced and the link kept. */
 OutFile out_open(const char *path) {
     OutFile o = {0};
     if (!path || !strcmp(path, "-")) { o.f = stdout; return o; }
-    o.path = xstrdup(path);
-    o.tmp = xmalloc(strlen(path) + 32);
-    sprintf(o.tmp, "%s.tmp.%d", path, (int)getpid());
+    struct stat st;
+    char *target = NULL;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        target = realpath(path, NULL);            /* NULL: dangling, written through below */
+        if (target && stat(target, &st) != 0) { free(target); target = NULL; }
+        if (!target) { o.path = xstrdup(path); goto direct; }
+    } else if (lstat(path, &st) != 0) {
+        if (errno != ENOENT) die(EXIT_IO, "%s: cannot write: %s", path, strerror(errno));
+        st.st_mode = S_IFREG;                     /* a new name */
+    }
+    o.path = target ? target : xstrdup(path);
+    if (S_ISDIR(st.st_mode)) die(EXIT_IO, "%s: is a directory", path);
+    if (!S_ISREG(st.st_mode)) goto direct;
+    o.tmp = xmalloc(strlen(o.path) + 32);
+    sprintf(o.tmp, "%s.tmp.%d", o.path, (int)getpid());
+    tmps_add(o.tmp);
     o.f = fopen(o.tmp, "wb");
-    if (!o.f) die(EXIT_IO, "%s: cannot write: %s", o.tmp, strerror(errno));
+    if (!o.f) { int e = errno; tmps_remove(o.tmp); die(EXIT_IO, "%s: cannot write: %s", o.tmp, strerror(e)); }
+    return o;
+direct:
+    o.f = fopen(o.path, "wb");
+    if (!o.f) die(EXIT_IO, "%s: cannot write: %s", path, strerror(errno));
     return o;
 }
 
@@ -179,22 +262,38 @@ void out_commit(OutFile *o) {
         o->f = NULL;
         return;
     }
+    if (!o->tmp) {   /* written in place: a device or FIFO has nothing to sync or rename */
+        int bad = fflush(o->f) != 0;
+        int e = errno;
+        bad |= fclose(o->f) != 0;
+        o->f = NULL;
+        if (bad) die(EXIT_IO, "%s: write error: %s", o->path, strerror(e ? e : errno));
+        free(o->path);
+        o->path = NULL;
+        return;
+    }
     if (fflush(o->f) != 0 || fsync(fileno(o->f)) != 0 || fclose(o->f) != 0) {
         o->f = NULL;
         unlink(o->tmp);
+        tmps_remove(o->tmp);
         die(EXIT_IO, "%s: write error: %s", o->path, strerror(errno));
     }
     o->f = NULL;
     if (rename(o->tmp, o->path) != 0) {
         unlink(o->tmp);
+        tmps_remove(o->tmp);
         die(EXIT_IO, "%s: cannot rename into place: %s", o->path, strerror(errno));
     }
+    tmps_remove(o->tmp);
     free(o->tmp); free(o->path);
     o->tmp = o->path = NULL;
 }
 
 void out_abort(OutFile *o) {
-    if (o->f && o->path) { fclose(o->f); unlink(o->tmp); }
+    if (o->f && o->path) {
+        fclose(o->f);
+        if (o->tmp) { unlink(o->tmp); tmps_remove(o->tmp); }
+    }
     o->f = NULL;
 }
 
@@ -262,10 +361,39 @@ float rng_normal(Rng *r) {
 }
 
 /* ---------------- JSON ---------------- */
+/* the path of the first string (key or value) under v that is not UTF-8, appended to buf */
+static int find_bad_utf8(const cJSON *v, char *buf, size_t n) {
+    int k = 0;
+    for (const cJSON *c = v->child; c; c = c->next, k++) {
+        size_t used = strlen(buf);
+        if (cJSON_IsArray(v)) snprintf(buf + used, n - used, "[%d]", k);
+        else snprintf(buf + used, n - used, "%s%s", used ? "." : "", c->string);
+        if (!cJSON_IsArray(v) && utf8_invalid_at(c->string, strlen(c->string)) >= 0) {
+            size_t u = strlen(buf);
+            snprintf(buf + u, n - u, " (a key)");
+            return 1;
+        }
+        if (cJSON_IsString(c) && utf8_invalid_at(c->valuestring, strlen(c->valuestring)) >= 0) return 1;
+        if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && find_bad_utf8(c, buf, n)) return 1;
+        buf[used] = 0;
+    }
+    return 0;
+}
+
+/* Records are UTF-8 (docs/FORMATS.md), checked here once for every JSONL reader: a latin-1
+ * title must not flow through to items.jsonl and break the next reader. cJSON itself refuses
+ * escaped lone surrogates, so raw bytes are the only way in. */
 cJSON *json_parse_line(const char *s, Where w) {
     cJSON *o = cJSON_Parse(s);
     if (!o) die(EXIT_DATA, "%s:%ld: malformed JSON", w.file, w.line);
     if (!cJSON_IsObject(o)) { cJSON_Delete(o); die(EXIT_DATA, "%s:%ld: expected a JSON object", w.file, w.line); }
+    long bad = utf8_invalid_at(s, strlen(s));
+    if (bad >= 0) {
+        char field[256] = "";
+        if (!find_bad_utf8(o, field, sizeof field)) snprintf(field, sizeof field, "?");
+        cJSON_Delete(o);
+        die(EXIT_DATA, "%s:%ld: %s: invalid UTF-8 (byte %ld of the line)", w.file, w.line, field, bad + 1);
+    }
     return o;
 }
 static const cJSON *need(const cJSON *o, const char *field, Where w) {
@@ -343,9 +471,23 @@ long utf8_invalid_at(const char *s, size_t n) {
     return -1;
 }
 
+int open_regular(const char *path, uint64_t *size) {
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused right after */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) die(EXIT_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) { int e = errno; close(fd); die(EXIT_IO, "%s: cannot stat: %s", path, strerror(e)); }
+    if (S_ISDIR(st.st_mode)) { close(fd); die(EXIT_IO, "%s: is a directory", path); }
+    if (!S_ISREG(st.st_mode)) { close(fd); die(EXIT_IO, "%s: not a regular file", path); }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (size) *size = (uint64_t)st.st_size;
+    return fd;
+}
+
 /* the whole file, NUL-terminated; dies naming it when unreadable or larger than max */
 char *slurp_file(const char *path, size_t max, size_t *len) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fdopen(open_regular(path, NULL), "rb");
     if (!f) die(EXIT_IO, "%s: cannot open: %s", path, strerror(errno));
     size_t cap = 1 << 16, n = 0;
     char *b = xmalloc(cap);

@@ -15,10 +15,16 @@ enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2, EXIT_IO = 3 };
 
 extern const char *g_prog;   /* set by util_init from argv[0] */
 extern int g_quiet;          /* -q: no progress, no info logs */
+extern int g_quiet_asked;    /* -q given: no warnings either */
 
 void util_init(int argc, char **argv);           /* sets g_prog, g_quiet if stderr not a TTY */
 void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+/* fuzz harnesses: die() calls hook(code) after printing and cleaning up, instead of exit();
+ * the hook must not return (it longjmps back into the harness). NULL restores exit(). */
+void util_set_die_hook(void (*hook)(int code));
 void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* stderr unless quiet */
+/* "tool: warning: ..." on stderr unless -q was given (off a TTY too: a warning is not progress) */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t sz);
 void *xrealloc(void *p, size_t n);
@@ -71,6 +77,9 @@ const cJSON *json_obj(const cJSON *o, const char *field, Where w);  /* required 
 /* print a JSON string literal (with quotes, escaped) to f */
 void json_put_str(FILE *f, const char *s);
 
+/* open a file for reading, refusing anything but a regular file before it can block (a FIFO
+ * named as model.safetensors or config.json would wait for a writer forever); *size its size */
+int open_regular(const char *path, uint64_t *size);
 /* a whole file, NUL-terminated (*len: its size); dies naming it when unreadable or > max bytes */
 char *slurp_file(const char *path, size_t max, size_t *len);
 
