@@ -4,6 +4,7 @@
 # make test-asan  the same suite under AddressSanitizer + UBSan (bin-asan/)
 # make demo       the end-to-end demo on the bundled default data (see README)
 # make bench      benchmarks (bench/), machine-readable `bench <name> key=value` lines
+# make fuzz       libFuzzer harnesses of every parser (fuzz/README.md)
 
 DATA_ROOT ?= ../shared/data
 export DATA_ROOT
@@ -29,7 +30,7 @@ LIB_CXX   = $(wildcard tools/lib/*.cc)
 LIB_OBJS  = $(patsubst tools/lib/%.c,$(OBJ)/lib/%.o,$(LIB_C)) $(patsubst tools/lib/%.cc,$(OBJ)/lib/%.o,$(LIB_CXX))
 LIB_HDRS  = $(wildcard tools/lib/*.h)
 
-.PHONY: all deps test test-asan asan demo bench bench-data clean help backbones backbone-smollm2 backbone-qwen2.5
+.PHONY: all deps test test-asan asan demo bench bench-data clean help backbones backbone-smollm2 backbone-qwen2.5 fuzz
 .DEFAULT_GOAL := all
 
 all: $(TOOLS)
@@ -98,3 +99,4 @@ clean:
 	rm -rf bin bin-asan build
 
 -include pipelines/*.mk
+-include fuzz/fuzz.mk
