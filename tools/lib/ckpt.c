@@ -192,7 +192,8 @@ Model *model_load(const char *dir) {
     static char *used;
     int np = model_config_table(&cfg, &pt, NULL);
     used = xcalloc((size_t)f->n + 1, 1);
-    const StTensor **src = xcalloc((size_t)np, sizeof *src);
+    static const StTensor **src;
+    src = xcalloc((size_t)np, sizeof *src);
     for (int i = 0; i < np; i++) {
         const StTensor *t = st_find(f, pt[i].name);
         if (!t) die(EXIT_DATA, "%s: tensor '%s': missing", stp, pt[i].name);
@@ -226,6 +227,7 @@ Model *model_load(const char *dir) {
     float *params = model_params(m);
     for (int i = 0; i < np; i++) st_read_f32(f, src[i], params + pt[i].offset);
     free(src);
+    src = NULL;
     /* non-finite weights would only surface as a NaN loss many steps later */
     size_t n = model_num_params(m);
     for (size_t i = 0; i < n; i++)
