@@ -15,8 +15,12 @@ OPT     ?= -O2 -march=native
 CFLAGS  ?= $(OPT) -g
 CXXFLAGS?= $(OPT) -g
 WARN     = -Wall -Wextra -Werror
-ALLC     = $(CFLAGS) $(WARN) -std=gnu11 -fopenmp -Itools/lib -I/usr/include/cjson
-ALLCXX   = $(CXXFLAGS) $(WARN) -std=c++17 -fopenmp -Itools/lib
+# tools/lib in its layers: util (errors, I/O, JSON lines), data (records, Amazon parsing, text
+# cleaning), llm (model, inference, checkpoints, GGUF, tokenizers, trie), seqrec (baselines)
+LIB_DIRS = tools/lib/util tools/lib/data tools/lib/llm tools/lib/seqrec
+LIB_INC  = $(addprefix -I,$(LIB_DIRS))
+ALLC     = $(CFLAGS) $(WARN) -std=gnu11 -fopenmp $(LIB_INC) -I/usr/include/cjson
+ALLCXX   = $(CXXFLAGS) $(WARN) -std=c++17 -fopenmp $(LIB_INC)
 LDLIBS   = -lcjson -lz -lopenblas -lsentencepiece -lpcre2-8 -lutf8proc -lstdc++ -lm -lpthread
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -25,10 +29,10 @@ OBJ  ?= build/obj
 
 TOOL_SRCS = $(wildcard tools/*.c)
 TOOLS     = $(patsubst tools/%.c,$(BIN)/%,$(TOOL_SRCS))
-LIB_C     = $(wildcard tools/lib/*.c)
-LIB_CXX   = $(wildcard tools/lib/*.cc)
+LIB_C     = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_CXX   = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cc))
 LIB_OBJS  = $(patsubst tools/lib/%.c,$(OBJ)/lib/%.o,$(LIB_C)) $(patsubst tools/lib/%.cc,$(OBJ)/lib/%.o,$(LIB_CXX))
-LIB_HDRS  = $(wildcard tools/lib/*.h)
+LIB_HDRS  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.h))
 
 .PHONY: all deps test test-asan asan demo bench bench-data clean help backbones backbone-smollm2 backbone-qwen2.5 fuzz
 .DEFAULT_GOAL := all

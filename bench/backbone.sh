@@ -1,7 +1,7 @@
 #!/bin/bash
 # Pretrained-backbone benchmarks on the real SmolLM2-135M checkpoint (build/models/smollm2,
 # `make backbone-smollm2`), each against its peer in the same run:
-#  - tokenizer: `tokenize` (tools/lib/bpe.c) on every title of every dataset in DATA_ROOT
+#  - tokenizer: `tokenize` (tools/lib/llm/bpe.c) on every title of every dataset in DATA_ROOT
 #    (about 50k) vs HF `tokenizers` on the same tokenizer.json, one thread each; our time
 #    excludes loading (a run on empty input is subtracted), HF's excludes loading too;
 #  - decode: 5 beams, 32 new tokens, BIGRec's length penalty, on MovieLens-100k prompts

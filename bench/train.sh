@@ -11,7 +11,7 @@
 #   bench torch-plain-cft-<cfg>  PyTorch, lean hand-written module, logits only where needed
 #   bench sgemm-1024          OpenBLAS sgemm reference rate with the same threads
 # gflops = FLOPs actually performed per second (counted as the work is done; see
-# model_flops in tools/lib/model.h and flops() in bench/torch_step.py).
+# model_flops in tools/lib/llm/model.h and flops() in bench/torch_step.py).
 # Env: THREADS (default: all cores), ITERS (default 10), CONFIGS (default "A B").
 # Timings are only meaningful on an otherwise idle machine.
 set -eu

@@ -12,7 +12,7 @@ FUZZ_CC      ?= clang
 FUZZ_CXX     ?= clang++
 FUZZ_DIR     ?= build/fuzz
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_COMMON   = -g -O1 -fopenmp -Wno-pass-failed $(FUZZ_SAN) -Itools/lib -I/usr/include/cjson
+FUZZ_COMMON   = -g -O1 -fopenmp -Wno-pass-failed $(FUZZ_SAN) $(LIB_INC) -I/usr/include/cjson
 FUZZ_CFLAGS   = $(FUZZ_COMMON) -std=gnu11 -Wall -Wno-unknown-pragmas -Wno-pass-failed
 # die() leaves a parser by longjmp; fuzz_common.c reclaims what it held, so these calls are
 # routed through it (mappings, FILEs, compiled PCRE2 patterns; bpe_encode's caches are exempt)

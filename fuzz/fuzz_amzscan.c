@@ -1,4 +1,4 @@
-/* fuzz_amzscan: amz-filter's JSON line scanner (tools/lib/amzscan.c) and the title cleaning
+/* fuzz_amzscan: amz-filter's JSON line scanner (tools/lib/data/amzscan.c) and the title cleaning
  * behind it (textclean.c) on arbitrary bytes, differentially: an independent, plain
  * recursive-descent validator written here from amzscan.h's grammar must give the same
  * verdict and the same top-level key spans. Then jstr_decode / jnum_int64 / jnum_double /

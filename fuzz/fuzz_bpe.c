@@ -1,4 +1,4 @@
-/* fuzz_bpe: the byte-level BPE tokenizer (tools/lib/bpe.c, through tok.c as the tools call
+/* fuzz_bpe: the byte-level BPE tokenizer (tools/lib/llm/bpe.c, through tok.c as the tools call
  * it) on arbitrary bytes, with two small tokenizers seeds.sh builds from real titles:
  *   smol: SmolLM2's layout (no normalizer; Digits + ByteLevel with the GPT-2 regex), every
  *         byte in the vocabulary, so decode(encode(x)) == x for every valid UTF-8 x;

@@ -1,4 +1,4 @@
-/* fuzz_bpe_load: the tokenizer.json loader (bpe_load, tools/lib/bpe.c: model, merges,
+/* fuzz_bpe_load: the tokenizer.json loader (bpe_load, tools/lib/llm/bpe.c: model, merges,
  * added tokens, normalizers, pre-tokenizers with user regexes, decoder) on arbitrary files;
  * a tokenizer it accepts must then encode and decode a few fixed texts without dying, with
  * ids in range and decode giving valid UTF-8. Input: the file. */

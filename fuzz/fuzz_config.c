@@ -1,4 +1,4 @@
-/* fuzz_config: config.json into ModelConfig (ckpt_read_config_file, tools/lib/ckpt.c), as a
+/* fuzz_config: config.json into ModelConfig (ckpt_read_config_file, tools/lib/llm/ckpt.c), as a
  * checkpoint directory's (no vocab default) and as a hand-written config for a fresh model
  * (vocab default, model_type optional); an accepted config must satisfy what model.c then
  * relies on. Input: the file. */

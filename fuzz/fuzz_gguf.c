@@ -1,4 +1,4 @@
-/* fuzz_gguf: gguf_open (tools/lib/gguf.c) on arbitrary files, then what gguf-info and the
+/* fuzz_gguf: gguf_open (tools/lib/llm/gguf.c) on arbitrary files, then what gguf-info and the
  * importer do with an accepted file: every key looked up, printed and read element by
  * element with the getter its type calls for, every tensor looked up and (when its type is
  * supported and it is small) dequantised whole and by rows. After gguf_open returns, the

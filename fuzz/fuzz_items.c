@@ -1,4 +1,4 @@
-/* fuzz_items: the item catalogue reader (catalogue_load, tools/lib/samples.c) on arbitrary
+/* fuzz_items: the item catalogue reader (catalogue_load, tools/lib/data/samples.c) on arbitrary
  * items.jsonl files (plain or gzip, as lr_open reads them); an accepted catalogue must be
  * consistent: ids dense, every item and title found again, the title index a partition of
  * the ids in ascending order. Input: the file. */

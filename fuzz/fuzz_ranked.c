@@ -1,4 +1,4 @@
-/* fuzz_ranked: the ranked-list reader (ranked_load, tools/lib/samples.c) on arbitrary
+/* fuzz_ranked: the ranked-list reader (ranked_load, tools/lib/data/samples.c) on arbitrary
  * ranked.jsonl files, with a fixed real catalogue (ids must be in it) and without one.
  * Input: the file. */
 #include "fuzz_common.h"

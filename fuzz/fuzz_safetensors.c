@@ -1,4 +1,4 @@
-/* fuzz_safetensors: st_open (tools/lib/safetensors.c) on arbitrary files, then every
+/* fuzz_safetensors: st_open (tools/lib/llm/safetensors.c) on arbitrary files, then every
  * accessor on what it accepted: st_find finds each tensor under its own name, the spans tile
  * the data section, st_meta, and F32/F16/BF16 tensors read as floats. Input: the file. */
 #include "fuzz_common.h"

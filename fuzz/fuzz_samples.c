@@ -1,4 +1,4 @@
-/* fuzz_samples: the sample readers (samples_load over sample_reader, tools/lib/samples.c)
+/* fuzz_samples: the sample readers (samples_load over sample_reader, tools/lib/data/samples.c)
  * on arbitrary {train,valid,test}.jsonl files, resolved against a fixed real catalogue
  * (build/fuzz/data/items.jsonl, from seeds.sh) and without one; an accepted set must hold
  * what metrics / seqrec / mkprompt rely on. Input: the file. */

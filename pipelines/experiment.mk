@@ -46,6 +46,11 @@ FT_bigrec = --lambda 0 --beta 1
 FT_cft    = --lambda $(DS_LAMBDA) --beta-prime $(DS_BETA_PRIME)
 FT_wocl   = --lambda 0 --beta-prime $(DS_BETA_PRIME)
 FT_wotw   = --lambda $(DS_LAMBDA) --beta 1
+# the counterfactual prompt x_0 (Sec. 3.2.1): the paper's history -> "None" (train.pairs.jsonl),
+# or the input block dropped as the authors' code does (cftdrop: CFT on train.pairs.drop.jsonl)
+FT_cftdrop = $(FT_cft)
+PAIRS_cftdrop = $(D)/train.pairs.drop.jsonl
+PAIRS_OF = $(or $(PAIRS_$(1)),$(D)/train.pairs.jsonl)
 # inference settings: BIGRec = unconstrained, length penalty 1; D3 = trie-constrained, no
 # length normalisation (D3's released code; the paper keeps 5 beams for all methods)
 DEC_bigrec = --length-penalty 1.0
@@ -63,9 +68,10 @@ DEC_d3x    = $(DEC_d3) --exact --max-frontier $(DS_EXACT_FRONTIER)
 BEAMS_d3x  = $(DS_EXACT_ROWS)
 RETURN_d3x = 10
 
-.PHONY: data prompts tokenizer base finetune table3-one ablation-one fig4-one check-dataset
+.PHONY: data prompts tokenizer base finetune table3-one ablation-one fig4-one premises-one baselines-one baselines-sweep-one check-dataset
 .SECONDARY:
 .DELETE_ON_ERROR:
+.SECONDEXPANSION:
 
 check-dataset:
 	@test -f configs/datasets/$(DATASET).mk || { echo "no configs/datasets/$(DATASET).mk (have: $$(ls configs/datasets | sed 's/\.mk//' | tr '\n' ' '))" >&2; exit 2; }
@@ -105,6 +111,8 @@ data: $(D)/train.use.jsonl $(D)/valid.use.jsonl $(D)/test.use.jsonl
 MKPROMPT = $(B)/mkprompt --category $(DS_CATEGORY) $(if $(DS_FRAME),--frame $(DS_FRAME)) $(if $(DS_SYSTEM),--system '$(DS_SYSTEM)')
 $(D)/train.pairs.jsonl: $(D)/train.use.jsonl
 	$(MKPROMPT) --pair -o $@ < $<
+$(D)/train.pairs.drop.jsonl: $(D)/train.use.jsonl
+	$(MKPROMPT) --pair --counterfactual=drop -o $@ < $<
 $(D)/valid.prompts.jsonl: $(D)/valid.use.jsonl
 	$(MKPROMPT) -o $@ < $<
 $(D)/test.prompts.jsonl: $(D)/test.use.jsonl
@@ -129,19 +137,22 @@ tokenizer: $(D)/tokenizer.model
 base: $(R)/base/config.json
 
 # ---- fine-tuning: BIGRec (w/o Both), CFT, w/o CL, w/o TW ----
+# Resumable: a killed fine-tune (Ctrl-C, the end of a session) leaves runs/DS/<variant>.state
+# (every DS_SAVE_EVERY steps) and the same make command continues it bitwise (--auto-resume);
+# the state is removed once the run has finished.
+DS_SAVE_EVERY ?= 50
 # DS_INIT = a real pretrained checkpoint directory replaces the in-project base model
 BASE_DIR = $(if $(DS_INIT),$(DS_INIT),$(R)/base)
-$(R)/%/config.json: $(BASE_DIR)/config.json $(D)/train.pairs.jsonl $(D)/valid.prompts.jsonl
-	$(TIMED) ft-$* $(B)/cft-step --init $(BASE_DIR) --train $(D)/train.pairs.jsonl --valid $(D)/valid.prompts.jsonl \
+$(R)/%/config.json: $(BASE_DIR)/config.json $$(call PAIRS_OF,$$*) $(D)/valid.prompts.jsonl
+	$(TIMED) ft-$* $(B)/cft-step --init $(BASE_DIR) --train $(call PAIRS_OF,$*) --valid $(D)/valid.prompts.jsonl \
 	  --out $(R)/$* $(FT_$*) --lr $(or $(LR_$*),$(DS_LR)) --epochs $(or $(EP_$*),$(DS_EPOCHS)) --batch $(DS_BATCH) --micro-batch $(DS_MICRO) \
 	  --warmup $(DS_WARMUP) --patience $(DS_PATIENCE) --dropout $(DS_DROPOUT) --seed $(SEED) --threads $(THREADS) \
-	  --save-every 50 --log $(R)/$*.log.jsonl $(DS_FT_EXTRA)
+	  --save-every $(DS_SAVE_EVERY) --auto-resume --log $(R)/$*.log.jsonl $(DS_FT_EXTRA) && rm -rf $(R)/$*.state
 
 # ---- inference: decode (BIGRec / D3), ground (interleave), metrics ----
 # runs/<DS>/<model>.<dec>[.nohist].pred.jsonl ; nohist = prompts without the behaviour sequence (Fig. 4)
 BEAMS_OF = $(or $(BEAMS_$(word 2,$(subst ., ,$(1)))),$(DS_BEAMS))
 RETURN_OF = $(or $(RETURN_$(word 2,$(subst ., ,$(1)))),$(call BEAMS_OF,$(1)))
-.SECONDEXPANSION:
 $(R)/%.pred.jsonl: $$(R)/$$(firstword $$(subst ., ,$$*))/config.json $(D)/test.prompts.jsonl $(D)/test.nohist.prompts.jsonl
 	@m=$(firstword $(subst ., ,$*)); in=$(D)/test.prompts.jsonl; \
 	  case $* in *.nohist) in=$(D)/test.nohist.prompts.jsonl;; esac; \
@@ -163,18 +174,38 @@ $(R)/%.compare.json: $$(addsuffix .ranked.jsonl,$$(addprefix $$(R)/,$$(subst __v
 # ---- traditional baselines (seqrec): the same train/valid/test samples as the LLM methods ----
 # Starred variants (SASRec*, GRU4Rec*) start from the item embeddings that ground cached
 # for the fine-tuned BIGRec model (last-layer hidden state of each title), PCA'd to 64 dims.
+# Each trains to early stopping on validation NDCG@10 (configs/seqrec/*.conf: patience, epoch
+# cap, lr chosen on validation, reports/baselines-converged-cpu.md) over DS_SEQREC_VALID, by
+# default the whole valid split: ranking it costs a second an epoch, and 500 samples were too
+# noisy to stop on. DS_SEQREC_MIN is only a safety cap (the report says when it stopped a run);
+# SEQREC_OPTS_<model> adds a dataset's own flags.
 SEQREC_MODELS = caser gru4rec sasrec
-DS_SEQREC_MIN ?= 4
+DS_SEQREC_MIN ?= 30
+DS_SEQREC_VALID ?= $(D)/valid.jsonl
 SEQREC_RUN = $(B)/seqrec --config configs/seqrec/$(subst -star,,$*).conf --model $(subst -star,,$*) \
-	  --train $(D)/train.use.jsonl --valid $(D)/valid.use.jsonl --test $(D)/test.use.jsonl --items $(D)/items.jsonl \
-	  --topn $(DS_TOPN) --threads $(THREADS) --seed $(SEED) --max-minutes $(DS_SEQREC_MIN) -q --report $(R)/$*.report.json
-$(addprefix $(R)/,$(addsuffix .ranked.jsonl,$(SEQREC_MODELS))): $(R)/%.ranked.jsonl: $(D)/train.use.jsonl $(D)/valid.use.jsonl $(D)/test.use.jsonl
+	  --train $(D)/train.use.jsonl --valid $(DS_SEQREC_VALID) --test $(D)/test.use.jsonl --items $(D)/items.jsonl \
+	  --topn $(DS_TOPN) --threads $(THREADS) --seed $(SEED) --max-minutes $(DS_SEQREC_MIN) -q --report $(R)/$*.report.json \
+	  $(SEQREC_OPTS_$(subst -star,,$*))
+$(addprefix $(R)/,$(addsuffix .ranked.jsonl,$(SEQREC_MODELS))): $(R)/%.ranked.jsonl: $(D)/train.use.jsonl $(D)/split.done $(filter-out $(D)/valid.jsonl,$(DS_SEQREC_VALID)) $(D)/test.use.jsonl
 	@mkdir -p $(R)
 	$(TIMED) seqrec-$* $(SEQREC_RUN) --out $@.tmp && mv $@.tmp $@
 $(R)/sasrec-star.ranked.jsonl $(R)/gru4rec-star.ranked.jsonl: $(R)/%.ranked.jsonl: $(R)/bigrec.bigrec.ranked.jsonl
 	$(TIMED) seqrec-$* $(SEQREC_RUN) --init-emb $$(ls -t $(R)/bigrec/item_emb.*.safetensors | head -n 1) --out $@.tmp && mv $@.tmp $@
 BASELINE_RUNS = $(SEQREC_MODELS) gru4rec-star sasrec-star
-baselines-one: $(foreach r,$(BASELINE_RUNS),$(R)/$(r).metrics.json)
+BASELINE_CMP = $(foreach r,$(BASELINE_RUNS),$(r)__vs__mostpop)
+baselines-one: $(foreach r,$(BASELINE_RUNS),$(R)/$(r).metrics.json) $(foreach c,$(BASELINE_CMP),$(R)/$(c).compare.json)
+	/usr/bin/python3 pipelines/report.py seqrec-sweep --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/baselines-$(DATASET)
+# the baselines' learning rate, chosen on validation NDCG@10 (configs/seqrec/*.conf say which won):
+#   make baselines-sweep-one DATASET=x [SEQREC_SWEEP_LRS="1e-3 3e-3"]  -> runs/x/sweep/<model>.lr<lr>.*
+SEQREC_SWEEP_LRS ?= 1e-3 3e-3
+SWEEP_POINTS = $(foreach m,$(SEQREC_MODELS),$(foreach l,$(SEQREC_SWEEP_LRS),$(R)/sweep/$(m).lr$(l).report.json))
+$(R)/sweep/%.report.json: $(D)/train.use.jsonl $(D)/split.done $(D)/test.use.jsonl
+	@mkdir -p $(R)/sweep
+	m=$(firstword $(subst .lr, ,$*)); l=$(lastword $(subst .lr, ,$*)); \
+	  $(TIMED) sweep-$* $(B)/seqrec --config configs/seqrec/$$m.conf --model $$m --train $(D)/train.use.jsonl --valid $(DS_SEQREC_VALID) \
+	  --test $(D)/test.use.jsonl --items $(D)/items.jsonl --threads $(THREADS) --seed $(SEED) --epochs 300 --patience 20 --lr $$l \
+	  --max-minutes 0 -q --report $@.tmp --out $(R)/sweep/$*.ranked.jsonl && mv $@.tmp $@
+baselines-sweep-one: $(SWEEP_POINTS)
 
 # D3 decoded beyond the paper's protocol (10 beams, exact): each as its own D3 and D3+CFT rows,
 # compared with each other and with MostPop (pipelines/report.py D3_VARIANTS names them)
@@ -183,18 +214,40 @@ TABLE3_RUNS = mostpop bigrec.bigrec bigrec.d3 cft.bigrec cft.d3 $(foreach v,$(D3
 	      $(if $(filter 1,$(WITH_BASELINES)),$(BASELINE_RUNS))
 WITH_BASELINES ?= 1
 TABLE3_CMP  = cft.bigrec__vs__bigrec.bigrec cft.d3__vs__bigrec.d3 bigrec.bigrec__vs__mostpop \
-	      $(foreach v,$(D3_VARIANTS),cft.$(v)__vs__bigrec.$(v) bigrec.$(v)__vs__mostpop cft.$(v)__vs__mostpop)
+	      $(foreach v,$(D3_VARIANTS),cft.$(v)__vs__bigrec.$(v) bigrec.$(v)__vs__mostpop cft.$(v)__vs__mostpop) \
+	      $(if $(filter 1,$(WITH_BASELINES)),$(BASELINE_CMP) $(foreach r,bigrec.bigrec cft.bigrec bigrec.d3 cft.d3 $(foreach v,$(D3_VARIANTS),bigrec.$(v) cft.$(v)),$(r)__vs__sasrec))
 table3-one: $(foreach r,$(TABLE3_RUNS),$(R)/$(r).metrics.json) $(foreach c,$(TABLE3_CMP),$(R)/$(c).compare.json)
 	/usr/bin/python3 pipelines/report.py table3 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table3-$(DATASET)
 
-ABL_RUNS = cft.bigrec wocl.bigrec wotw.bigrec bigrec.bigrec
-ablation-one: $(foreach r,$(ABL_RUNS),$(R)/$(r).metrics.json)
+ABL_RUNS = cft.bigrec wocl.bigrec wotw.bigrec bigrec.bigrec cftdrop.bigrec
+ABL_CMP  = $(foreach r,wocl wotw bigrec cftdrop,cft.bigrec__vs__$(r).bigrec) wocl.bigrec__vs__bigrec.bigrec wotw.bigrec__vs__bigrec.bigrec
+ablation-one: $(foreach r,$(ABL_RUNS),$(R)/$(r).metrics.json) $(foreach c,$(ABL_CMP),$(R)/$(c).compare.json)
 	/usr/bin/python3 pipelines/report.py table4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table4-$(DATASET)
 
 FIG4_RUNS = bigrec.bigrec cft.bigrec bigrec.bigrec.nohist cft.bigrec.nohist
 fig4-one: $(foreach r,$(FIG4_RUNS),$(R)/$(r).metrics.json)
 	/usr/bin/python3 pipelines/report.py fig4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/fig4-$(DATASET)
 
+
+# ---- CFT's premises, measured (Sec. 3.2.2 and footnote 3): cft-step --eval --effect ----
+# on DS_EFFECT_MAX test samples (every k-th) as normal/counterfactual pairs, for the backbone
+# before tuning (base), BIGRec and BIGRec+CFT; token weights reported with CFT's beta
+DS_EFFECT_MAX ?= 1000
+EFFECT_BETA = $(shell awk 'BEGIN{print 1 - 1/$(DS_BETA_PRIME)}')
+ifneq ($(wildcard configs/datasets/$(DATASET).mk),)
+$(call WRITE_SIZE,effect,$(DS_EFFECT_MAX))
+endif
+$(D)/test.effect.jsonl: $(D)/test.use.jsonl $(D)/effect.size
+	@$(call EVERY_KTH,$(D)/test.use.jsonl,$(DS_EFFECT_MAX),$(D)/effect.size)
+$(D)/test.effect.pairs.jsonl: $(D)/test.effect.jsonl
+	$(MKPROMPT) --pair -q -o $@ < $<
+EFFECT_DIR = $(if $(filter base,$(1)),$(BASE_DIR),$(R)/$(1))
+$(R)/%.effect.json: $$(call EFFECT_DIR,$$*)/config.json $(D)/test.effect.pairs.jsonl
+	$(TIMED) effect-$* $(B)/cft-step --eval $(D)/test.effect.pairs.jsonl --init $(call EFFECT_DIR,$*) --effect $@ \
+	  --beta $(EFFECT_BETA) --micro-batch $(DS_MICRO) --threads $(THREADS) -q
+PREMISE_RUNS = base bigrec cft
+premises-one: $(foreach r,$(PREMISE_RUNS),$(R)/$(r).effect.json)
+	/usr/bin/python3 pipelines/report.py premises --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/premises-$(DATASET)
 
 # ---- lambda x beta' search (Sec. 4.1.4 ranges), selected by VALIDATION NDCG@10, never test ----
 # make grid DATASET=x [GRID_LAMBDAS="..."] [GRID_BETAPS="..."] [GRID_JOBS=n] [GRID_PARALLEL_OPTS="--sshloginfile f"]

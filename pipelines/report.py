@@ -34,6 +34,19 @@ def paper_key(dataset):
     return None
 
 
+def config_text(path, depth=0):
+    """a dataset config with its shared scale files inlined (they may include one another)"""
+    cfg = ""
+    for line in open(path):
+        inc = line.split(None, 1)[1].strip() if line.startswith("include ") else None
+        if inc and depth < 4:
+            body = config_text(inc, depth + 1) if os.path.exists(inc) else ""
+            cfg += f"# --- {line.strip()} ---\n" + body + "# ---\n"
+        else:
+            cfg += line
+    return cfg
+
+
 def provenance(args):
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -43,14 +56,7 @@ def provenance(args):
         commit += "-dirty" if dirty else ""
     except OSError:
         commit = "unknown"
-    cfg = ""
-    if os.path.exists(args.config):
-        for line in open(args.config):
-            if line.startswith("include "):   # inline the shared scale file
-                inc = line.split(None, 1)[1].strip()
-                cfg += f"# --- {line.strip()} ---\n" + (open(inc).read() if os.path.exists(inc) else "") + "# ---\n"
-            else:
-                cfg += line
+    cfg = config_text(args.config) if os.path.exists(args.config) else ""
     times = []
     tp = os.path.join(args.runs, "times.tsv")
     if os.path.exists(tp):
@@ -150,26 +156,49 @@ def table3(args, pv):
     for dec, tag in D3_VARIANTS:
         cmps += [(f"D3+CFT vs D3 {tag}", f"cft.{dec}__vs__bigrec.{dec}"), (f"D3 {tag} vs MostPop", f"bigrec.{dec}__vs__mostpop"),
                  (f"D3+CFT {tag} vs MostPop", f"cft.{dec}__vs__mostpop")]
+    md += compare_md(R, cmps, out["compare"])
+    out["baselines_training"] = {}
+    for name, run in base:
+        rp = os.path.join(R, run + ".report.json")
+        if os.path.exists(rp):
+            r = load(rp)
+            out["baselines_training"][name] = {k: r.get(k) for k in ("epochs_run", "best_epoch", "stopped_by_time")}
+    llm = [("BIGRec", "bigrec.bigrec"), ("BIGRec+CFT", "cft.bigrec"), ("D3", "bigrec.d3"), ("D3+CFT", "cft.d3")]
+    llm += [r for dec, tag in D3_VARIANTS for r in ((f"D3 {tag}", f"bigrec.{dec}"), (f"D3+CFT {tag}", f"cft.{dec}"))]
+    vs = [(f"{n} vs SASRec", f"{r}__vs__sasrec") for n, r in llm]
+    if any(os.path.exists(os.path.join(R, f + ".compare.json")) for _, f in vs):
+        md += ["", "## Each LLM row vs SASRec (paired bootstrap, 1000 resamples, 95% CI of the difference)", "",
+               "| Comparison | metric | this | SASRec | diff | rel. | 95% CI | p |", "|---|---|---:|---:|---:|---:|---|---:|"]
+        out["compare_sasrec"] = {}
+        md += compare_md(R, vs, out["compare_sasrec"])
+    md += prov_md(pv)
+    return out, md
+
+
+def compare_md(R, cmps, into):
+    """table rows of each (label, A__vs__B) paired-bootstrap file that exists; fills into[label]"""
+    md = []
     for label, cmpf in cmps:
         p = os.path.join(R, cmpf + ".compare.json")
         if not os.path.exists(p):
             continue
         c = load(p)["compare"]
-        out["compare"][label] = c
+        into[label] = c
         for m in METRICS:
             x = c[m]
             rel = f"{x['diff'] / x['other'] * 100:+.1f}%" if x["other"] else "—"
             md.append(f"| {label} | {m} | {x['this']:.4f} | {x['other']:.4f} | {x['diff']:+.4f} | {rel} | "
                       f"[{x['ci95'][0]:+.4f}, {x['ci95'][1]:+.4f}] | {x['p']:.3f} |")
-    md += prov_md(pv)
-    return out, md
+    return md
 
 
 def table4(args, pv):
     R = args.runs
-    rows = [("CFT", "cft.bigrec"), ("w/o CL", "wocl.bigrec"), ("w/o TW", "wotw.bigrec"), ("w/o Both", "bigrec.bigrec")]
+    rows = [("CFT", "cft.bigrec"), ("w/o CL", "wocl.bigrec"), ("w/o TW", "wotw.bigrec"), ("w/o Both", "bigrec.bigrec"),
+            ("CFT, x_0 = input dropped", "cftdrop.bigrec")]
     res = {n: load(os.path.join(R, r + ".metrics.json")) for n, r in rows if os.path.exists(os.path.join(R, r + ".metrics.json"))}
-    out = {"table": "table4", "results": {k: {m: v.get(m) for m in METRICS} for k, v in res.items()}, "provenance": pv}
+    out = {"table": "table4", "results": {k: {m: v.get(m) for m in METRICS} for k, v in res.items()}, "provenance": pv,
+           "compare": {}}
     md = [f"# Table 4 (ablation of BIGRec+CFT) — {args.dataset}", "", "| Variant | " + " | ".join(METRICS) + " |",
           "|---|" + "---:|" * len(METRICS)]
     for n, _ in rows:
@@ -180,6 +209,153 @@ def table4(args, pv):
         md += ["", "Paper, Table 4:", "", "| Variant | " + " | ".join(METRICS) + " |", "|---|" + "---:|" * len(METRICS)]
         for n, vals in PAPER4[pk].items():
             md.append(f"| {n} (paper) | " + " | ".join(f"{v:.4f}" for v in vals) + " |")
+    md += ["", "CFT's counterfactual prompt x_0 is the paper's (history replaced by \"None\"); the last row "
+           "trains CFT with the authors' code's x_0 instead (the input block dropped, `mkprompt --counterfactual=drop`).",
+           "", "## Paired bootstrap (1000 resamples, 95% CI of the difference)", "",
+           "| Comparison | metric | this | other | diff | rel. | 95% CI | p |", "|---|---|---:|---:|---:|---:|---|---:|"]
+    cmps = [(f"CFT vs {n}", f"cft.bigrec__vs__{r}") for n, r in rows[1:]]
+    cmps += [("w/o CL vs w/o Both", "wocl.bigrec__vs__bigrec.bigrec"), ("w/o TW vs w/o Both", "wotw.bigrec__vs__bigrec.bigrec")]
+    md += compare_md(R, cmps, out["compare"])
+    md += prov_md(pv)
+    return out, md
+
+
+PREMISE_RUNS = [("base", "backbone before tuning"), ("bigrec", "BIGRec"), ("cft", "BIGRec+CFT")]
+
+
+def premises(args, pv):
+    """CFT's two premises from cft-step --effect: the causal effect of the history by token
+    position (Sec. 3.2.2) and the prefix-only accuracy of the untuned backbone (footnote 3)."""
+    R = args.runs
+    eff = {r: load(os.path.join(R, r + ".effect.json")) for r, _ in PREMISE_RUNS if os.path.exists(os.path.join(R, r + ".effect.json"))}
+    label = dict(PREMISE_RUNS)
+    out = {"report": "premises", "effect": eff, "provenance": pv}
+    n = next(iter(eff.values()))["n"] if eff else 0
+    md = [f"# CFT's premises, measured — {args.dataset}", "",
+          f"`cft-step --eval --effect` on {n} test samples as normal / counterfactual pairs (x_0: history -> None). "
+          "Per response token t (Eq. 5's positions; t = 1 is the opening quote, the last is EOS) and per title "
+          "token i: KL(p(.|x_h,y<t) || p(.|x_0,y<t)), the target's |Δ logit| and |Δ log p| between the two prompts, "
+          "and argmax accuracy with the history (acc_h), without it (acc_0) and given the response prefix alone "
+          "(acc_prefix: no prompt at all; footnote 3).", ""]
+    dat = args.out + ".dat"
+    T = max((len(e["by_title_position"]) for e in eff.values()), default=0)
+    with open(dat, "w") as f:
+        f.write("# title_token " + " ".join(f"kl_{r} dlogp_{r} n_{r}" for r in eff) + "\n")
+        for i in range(T):
+            cells = []
+            for r, e in eff.items():
+                rows = e["by_title_position"]
+                cells += [f"{rows[i]['kl']:.6g} {rows[i]['dlogp']:.6g} {rows[i]['n']}" if i < len(rows) else "NaN NaN 0"]
+            f.write(f"{i + 1} " + " ".join(cells) + "\n")
+    png = args.out + ".png"
+    if eff:
+        # positions held by fewer than 5% of the samples are left out of the plot (noise); a log
+        # scale, since a fine-tune can move the effect by orders of magnitude
+        plots = []
+        for j, r in enumerate(eff):
+            c = 2 + 3 * j
+            plots.append(f"'{dat}' using 1:(${c + 2} >= {max(1, n // 20)} && ${c} > 0 ? ${c} : 1/0) with linespoints title '{label[r]}'")
+        gp = (f"set terminal pngcairo size 900,500; set output '{png}'; set xlabel 'title token i (1 = first)'; "
+              "set ylabel 'mean KL(p(.|x_h) || p(.|x_0)), nats (log scale)'; set logscale y; "
+              f"set title 'Causal effect of the history by title token — {args.dataset}'; set key top right; "
+              "plot " + ", ".join(plots))
+        if subprocess.run(["gnuplot", "-e", gp]).returncode != 0:
+            subprocess.run(["gnuplot", "-e", gp.replace("pngcairo", "png")], check=True)
+        md += [f"![premises]({os.path.basename(png)})", ""]
+    md += ["## First vs last token", "", "| model | token | n | KL | \\|Δ logit\\| | \\|Δ log p\\| | acc_h | acc_0 | acc_prefix |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r, e in eff.items():
+        for key, name in (("title_first", "first title token"), ("title_last", "last title token"),
+                          ("response_first", "t = 1 (opening quote)"), ("response_last", "t = \\|y\\| (EOS)")):
+            x = e[key]
+            ap = "—" if x["acc_prefix"] is None else f"{x['acc_prefix']:.3f}"
+            md.append(f"| {label[r]} | {name} | {x['n']} | {x['kl']:.4f} | {x['dlogit']:.4f} | {x['dlogp']:.4f} | "
+                      f"{x['acc_h']:.3f} | {x['acc_0']:.3f} | {ap} |")
+    md += ["", "Paper, footnote 3 (untuned Qwen2-0.5B, prefix tokens only): accuracy 0.05 on the first token, 0.74 on "
+           "the final tokens.", "", "## By title token", "",
+           "| i | " + " | ".join(f"n | KL {label[r]} | \\|Δ log p\\| {label[r]} | acc_h {label[r]} | acc_prefix {label[r]}"
+                                  for r in eff) + " |",
+           "|---:|" + "---:|---:|---:|---:|---:|" * len(eff)]
+    for i in range(T):
+        cells = []
+        for r, e in eff.items():
+            rows = e["by_title_position"]
+            if i < len(rows):
+                x = rows[i]
+                ap = "—" if x["acc_prefix"] is None else f"{x['acc_prefix']:.3f}"
+                cells.append(f"{x['n']} | {x['kl']:.4f} | {x['dlogp']:.4f} | {x['acc_h']:.3f} | {ap}")
+            else:
+                cells.append("0 | — | — | — | —")
+        md.append(f"| {i + 1} | " + " | ".join(cells) + " |")
+    md += prov_md(pv)
+    return out, md
+
+
+SEQREC_ROWS = [("Caser", "caser"), ("GRU4Rec", "gru4rec"), ("SASRec", "sasrec"), ("GRU4Rec*", "gru4rec-star"),
+               ("SASRec*", "sasrec-star")]
+
+
+def seqrec_conf_lr(model):
+    for line in open(f"configs/seqrec/{model}.conf"):
+        k, _, v = line.split("#")[0].partition("=")
+        if k.strip() == "lr":
+            return float(v)
+    return None
+
+
+def seqrec_sweep(args, pv):
+    """The baselines' learning-rate sweep (validation only) and the Table 3 runs trained with the
+    chosen configuration: epochs, best epoch, minutes, test metrics against MostPop with CIs."""
+    R = args.runs
+    sw = os.path.join(R, "sweep")
+    pts = []
+    for f in sorted(os.listdir(sw)) if os.path.isdir(sw) else []:
+        if f.endswith(".report.json"):
+            r = load(os.path.join(sw, f))
+            model, lr = f[:-len(".report.json")].split(".lr", 1)
+            pts.append((model, float(lr), r))
+    out = {"report": "seqrec-sweep", "sweep": [{"model": m, "lr": lr, **{k: r.get(k) for k in
+            ("epochs_run", "best_epoch", "valid_NDCG@10", "s_per_epoch", "stopped_by_time")}} for m, lr, r in pts],
+           "runs": {}, "compare": {}, "provenance": pv}
+    md = [f"# Baselines trained to convergence — {args.dataset}", "",
+          "Every baseline trains until its validation NDCG@10 (over the whole valid split) has not improved for "
+          "`patience` epochs (configs/seqrec/*.conf); the best-validation epoch is tested. The learning rate "
+          "was chosen per model on validation NDCG@10 only, from the sweep below (test columns shown for "
+          "reading, never for choosing). train min = epochs x the training time of an epoch; wall min = the "
+          "whole run (data loading, validation ranking every epoch, the test ranking) from times.tsv.", "",
+          "## Learning-rate sweep (validation selects)", "",
+          "| model | lr | epochs run | best epoch | valid NDCG@10 | s/epoch | chosen | test HR@10 | test NDCG@10 |",
+          "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+    for m, lr, r in sorted(pts, key=lambda x: (x[0], x[1])):
+        chosen = "yes" if seqrec_conf_lr(m) == lr else ""
+        md.append(f"| {m} | {lr:g} | {r['epochs_run']} | {r['best_epoch']} | {r['valid_NDCG@10']:.4f} | "
+                  f"{r['s_per_epoch']:.2f} | {chosen} | {r['test']['HR@10']:.4f} | {r['test']['NDCG@10']:.4f} |")
+    md += ["", "## The Table 3 runs (chosen configuration, same train/test samples as the LLM rows)", "",
+           "| model | epochs run | best epoch | stopped by | train min | wall min | valid NDCG@10 | test HR@10 | test NDCG@10 | Distinct@10 |",
+           "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    wall = {t["stage"]: t["seconds"] for t in pv["times"] if t["exit"] == 0}
+    mp = os.path.join(R, "mostpop.metrics.json")
+    if os.path.exists(mp):
+        x = load(mp)
+        md.append(f"| MostPop | — | — | — | — | — | — | {x['HR@10']:.4f} | {x['NDCG@10']:.4f} | "
+                  f"{distinct_at(os.path.join(R, 'mostpop.ranked.jsonl'), 10)} |")
+    for name, run in SEQREC_ROWS:
+        rp, mp = os.path.join(R, run + ".report.json"), os.path.join(R, run + ".metrics.json")
+        if not (os.path.exists(rp) and os.path.exists(mp)):
+            continue
+        r, x = load(rp), load(mp)
+        out["runs"][name] = {"epochs_run": r["epochs_run"], "best_epoch": r["best_epoch"], "stopped_by_time": r["stopped_by_time"],
+                             "train_minutes": r["epochs_run"] * r["s_per_epoch"] / 60,
+                             "wall_seconds": wall.get("seqrec-" + run), **{m: x.get(m) for m in METRICS}}
+        why = "time cap" if r["stopped_by_time"] else ("epoch cap" if r["epochs_run"] - r["best_epoch"] < 1 else "patience")
+        w = wall.get("seqrec-" + run)
+        md.append(f"| {name} | {r['epochs_run']} | {r['best_epoch']} | {why} | {r['epochs_run'] * r['s_per_epoch'] / 60:.1f} | "
+                  f"{'—' if w is None else f'{w / 60:.1f}'} | "
+                  f"{r['valid_NDCG@10']:.4f} | {x['HR@10']:.4f} | {x['NDCG@10']:.4f} | "
+                  f"{distinct_at(os.path.join(R, run + '.ranked.jsonl'), 10)} |")
+    md += ["", "## Each baseline vs MostPop (paired bootstrap, 1000 resamples, 95% CI of the difference)", "",
+           "| Comparison | metric | this | MostPop | diff | rel. | 95% CI | p |", "|---|---|---:|---:|---:|---:|---|---:|"]
+    md += compare_md(R, [(f"{n} vs MostPop", f"{r}__vs__mostpop") for n, r in SEQREC_ROWS], out["compare"])
     md += prov_md(pv)
     return out, md
 
@@ -350,7 +526,15 @@ def combine(args):
                 methods.append(m)
     md = [f"# {'Table 3' if kind == 'table3' else 'Table 4 (ablation of BIGRec+CFT)'} — all datasets, CPU scale", "",
           "Each dataset's own report (`reports/" + kind + "-<dataset>.md`) has its scale, the CIs and the provenance.",
-          "Rows marked (paper) are the published Qwen2-0.5B numbers on the full data.", "",
+          "Rows marked (paper) are the published Qwen2-0.5B numbers on the full data.", ""]
+    if kind == "table3":
+        capped = [ds for ds, r in parts if any(r.get("results", {}).get(b) for b in ("SASRec", "GRU4Rec", "Caser")) and
+                  (not r.get("baselines_training") or any(t.get("stopped_by_time") for t in r["baselines_training"].values()))]
+        if capped:
+            md += [f"Baselines of {', '.join(capped)}: from runs capped by time before they converged (their reports "
+                   "predate training to early stopping; `reports/baselines-<dataset>.md` has the converged runs "
+                   "where they exist).", ""]
+    md += [
           "| Dataset | Metric | " + " | ".join(methods) + " |", "|---|---|" + "---:|" * len(methods)]
     for ds, r in parts:
         pk = paper_key(ds)
@@ -377,7 +561,8 @@ def combine(args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("kind", choices=["table3", "table4", "fig4", "grid", "lrsweep", "combine-table3", "combine-table4"])
+    ap.add_argument("kind", choices=["table3", "table4", "fig4", "premises", "grid", "lrsweep", "seqrec-sweep",
+                                           "combine-table3", "combine-table4"])
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--runs", required=True)
     ap.add_argument("--config", required=True)
@@ -389,7 +574,8 @@ def main():
         out, md = combine(a)
     else:
         pv = provenance(a)
-        out, md = {"table3": table3, "table4": table4, "fig4": fig4, "grid": grid, "lrsweep": lrsweep}[a.kind](a, pv)
+        out, md = {"table3": table3, "table4": table4, "fig4": fig4, "premises": premises, "grid": grid,
+                   "lrsweep": lrsweep, "seqrec-sweep": seqrec_sweep}[a.kind](a, pv)
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     for ext, text in [(".json", json.dumps(out, indent=1) + "\n"), (".md", "\n".join(md) + "\n")]:
         tmp = a.out + ext + ".tmp"

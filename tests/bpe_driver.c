@@ -1,4 +1,4 @@
-/* bpe_driver: the test's window on tools/lib/bpe.c (built by tests/test_bpe.sh against
+/* bpe_driver: the test's window on tools/lib/llm/bpe.c (built by tests/test_bpe.sh against
  * libcft.a). Input lines are JSON: a string to encode, or an id array to decode.
  *   bpe_driver TOK.json encode IN    one id array per line
  *   bpe_driver TOK.json decode IN    one JSON string per line

@@ -1,4 +1,4 @@
-"""HF `tokenizers` oracle for the C byte-level BPE (tools/lib/bpe.c).
+"""HF `tokenizers` oracle for the C byte-level BPE (tools/lib/llm/bpe.c).
 
 It rebuilds each backbone's tokenizer.json from the GGUF metadata (tokens, merges,
 token_type, pre) exactly as Hugging Face ships it for that model, so both sides read the

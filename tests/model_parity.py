@@ -1,4 +1,4 @@
-"""PyTorch oracle for the C model math (tools/lib/model.c), fed by `model-check dump`.
+"""PyTorch oracle for the C model math (tools/lib/llm/model.c), fed by `model-check dump`.
 
 Builds the same Qwen2-shaped model in plain torch, in float64 so that the bounds below measure
 the C code's float32 error alone (real weights' large gradients made a float32 oracle's own

@@ -1,5 +1,5 @@
 """PyTorch oracle for seqrec: rebuild SASRec / GRU4Rec / Caser from the definitions in
-tools/lib/seqrec_model.h with torch built-ins (F.layer_norm, nn.GRU, F.conv2d, autograd),
+tools/lib/seqrec/seqrec_model.h with torch built-ins (F.layer_norm, nn.GRU, F.conv2d, autograd),
 load the exact weights `seqrec --parity-dump` wrote, run the same batch, and compare the
 loss and every parameter gradient.
 usage: seqrec_parity.py DUMP.json   (exit 1 on mismatch)

@@ -5,8 +5,8 @@
 source "$ROOT/tests/lib.sh"
 SAN=""
 case "$BIN" in *asan*) SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined";; esac
-${CC:-cc} -O1 -g $SAN -std=gnu11 -I"$ROOT/tools/lib" "$ROOT/tests/amz_scan_check.c" "$ROOT/tools/lib/amzscan.c" \
-  "$ROOT/tools/lib/textclean.c" -o check || die "cannot build the harness"
+${CC:-cc} -O1 -g $SAN -std=gnu11 -I"$ROOT/tools/lib/util" -I"$ROOT/tools/lib/data" -I"$ROOT/tools/lib/llm" "$ROOT/tests/amz_scan_check.c" "$ROOT/tools/lib/data/amzscan.c" \
+  "$ROOT/tools/lib/data/textclean.c" -o check || die "cannot build the harness"
 for seed in 1 2; do
   "$PY" "$ROOT/tests/amz_scan_fuzz.py" $seed 5000 "$DATA_ROOT/amazon2018-raw/Gift_Cards_5.json.gz" lines.txt want.txt
   ./check < lines.txt > got.txt

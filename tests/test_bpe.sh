@@ -1,5 +1,5 @@
 #!/bin/bash
-# Byte-level BPE (tools/lib/bpe.c) against HF tokenizers 0.19, token for token, on the two
+# Byte-level BPE (tools/lib/llm/bpe.c) against HF tokenizers 0.19, token for token, on the two
 # backbones' tokenizers rebuilt from their GGUF metadata (SmolLM2: Digits + ByteLevel;
 # Qwen2.5: NFC + Split regex + ByteLevel), over real titles from every dataset, prompts
 # built from them and hand-written hard cases; decode(encode(x)) gives x (after NFC);
@@ -13,7 +13,7 @@ case "$BIN" in
   *)      OBJ=build/obj;  FLAGS="-O2 -g" ;;
 esac
 [ -f "$ROOT/$OBJ/libcft.a" ] || die "$ROOT/$OBJ/libcft.a missing: run make first"
-cc $FLAGS -Wall -Wextra -Werror -std=gnu11 -fopenmp -I"$ROOT/tools/lib" -I/usr/include/cjson \
+cc $FLAGS -Wall -Wextra -Werror -std=gnu11 -fopenmp -I"$ROOT/tools/lib/util" -I"$ROOT/tools/lib/data" -I"$ROOT/tools/lib/llm" -I/usr/include/cjson \
   "$ROOT/tests/bpe_driver.c" "$ROOT/$OBJ/libcft.a" -lcjson -lz -lopenblas -lsentencepiece -lpcre2-8 -lutf8proc -lstdc++ -lm -lpthread -o drv
 SMOL="$ROOT/build/backbones/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 QWEN="$ROOT/build/backbones/qwen2.5/part01.bin"   # the header, with all the tokenizer metadata

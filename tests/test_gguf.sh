@@ -1,5 +1,5 @@
 #!/bin/bash
-# GGUF reader (tools/lib/gguf.c, gguf-info): dequantisation bit-exact with gguf-py on
+# GGUF reader (tools/lib/llm/gguf.c, gguf-info): dequantisation bit-exact with gguf-py on
 # synthetic blocks of every convertible type (extreme scales, inf/NaN, subnormals) and on rows
 # of the real backbone files; metadata of every value type as gguf-py reads it; the real
 # smollm2 file and the 6-part qwen2.5 file listed as gguf-py lists them; the typed-getter API
@@ -88,8 +88,8 @@ int main(int argc, char **argv) {
     return 0;
 }
 C
-${CC:-cc} -O1 -g $SAN -std=gnu11 -fopenmp -I"$ROOT/tools/lib" -I/usr/include/cjson check.c "$ROOT/tools/lib/gguf.c" \
-  "$ROOT/tools/lib/util.c" -o check -lcjson -lz -lutf8proc -lpcre2-8 -lm || die "cannot build the API harness"
+${CC:-cc} -O1 -g $SAN -std=gnu11 -fopenmp -I"$ROOT/tools/lib/util" -I"$ROOT/tools/lib/data" -I"$ROOT/tools/lib/llm" -I/usr/include/cjson check.c "$ROOT/tools/lib/llm/gguf.c" \
+  "$ROOT/tools/lib/util/util.c" -o check -lcjson -lz -lutf8proc -lpcre2-8 -lm || die "cannot build the API harness"
 export GGUF_CHECK="$PWD/check"
 
 # ---- usage

@@ -37,6 +37,38 @@ jq -e 'select((.items|length) != 50 or ((.items|unique|length) != (.items|length
 # a finished pipeline is up to date: re-running does nothing
 $M -q $R/cft.d3.metrics.json $R/cft.bigrec__vs__bigrec.bigrec.compare.json || die "finished steps are not up to date"
 echo "pipeline ok: $(cut -f1,2 $R/times.tsv | tr '\t\n' '= ')"
+# finished fine-tunes leave no resumable state behind (a killed one would)
+ls -d $R/*.state 2>/dev/null && die "finished fine-tunes left their .state directories"
+# a fine-tune killed mid-step (SIGKILL, the test hook) resumes under the same make command and
+# ends bitwise where an uninterrupted run ends
+CFT_TEST_KILL_AT_STEP=3 $M $R/wocl/config.json DS_SAVE_EVERY=1 > kill.log 2>&1 && die "the kill hook did not fire"
+test -f $R/wocl.state/trainer_state.json || die "the killed fine-tune left no state"
+# a resumed run keeps the log lines of the steps before its state; a fresh one rewrites the log
+sed -i '1s/^{/{"marker": 1, /' $R/wocl.log.jsonl
+$M $R/wocl/config.json DS_SAVE_EVERY=1 > resume.log 2>&1 || { tail -20 resume.log; die "the resumed fine-tune failed"; }
+head -n 1 $R/wocl.log.jsonl | grep -q '"marker": 1' || die "make did not resume the killed fine-tune (its log was rewritten)"
+test ! -e $R/wocl.state || die "the finished fine-tune kept its state"
+mv $R/wocl resumed && $M $R/wocl/config.json > again.log 2>&1 || die "the uninterrupted fine-tune failed"
+cmp -s resumed/model.safetensors $R/wocl/model.safetensors || die "resumed and uninterrupted fine-tunes differ"
+# ablation: CFT with the authors' x_0 (input block dropped) as a fifth row, CIs against CFT
+$M ablation-one > abl.log 2>&1 || { tail -20 abl.log; die "make ablation-one failed"; }
+jq -e 'select(.cf_prompt | test("### Input:"))' $D/train.pairs.drop.jsonl >/dev/null && die "a drop x_0 still has an input block"
+jq -e 'select(.cf_prompt | test("None") | not)' $D/train.pairs.jsonl >/dev/null && die "a paper x_0 lacks None"
+cmp -s $R/cft/model.safetensors $R/cftdrop/model.safetensors && die "cftdrop trained the same model as cft"
+grep -q '^| CFT, x_0 = input dropped |' $T/reports/table4-ml100k-smoke.md || die "table 4 lacks the drop row"
+grep -q '^| CFT vs w/o Both | NDCG@10 |' $T/reports/table4-ml100k-smoke.md || die "table 4 lacks its bootstrap CIs"
+# premises: effect JSON for the base LM, BIGRec and CFT on DS_EFFECT_MAX = 20 test samples, report + plot
+$M premises-one > prem.log 2>&1 || { tail -20 prem.log; die "make premises-one failed"; }
+for r in base bigrec cft; do
+  [ "$(jq .n $R/$r.effect.json)" = 20 ] || die "$r.effect.json: not 20 samples"
+  [ "$(jq '.by_position[0].n' $R/$r.effect.json)" = 20 ] || die "$r.effect.json: t = 1 not over every sample"
+done
+test -s $T/reports/premises-ml100k-smoke.png || die "no premises plot"
+grep -q '^| BIGRec+CFT | first title token |' $T/reports/premises-ml100k-smoke.md || die "premises report lacks the first-token row"
+# baselines: the report gives each run's epochs and its CI against MostPop
+$M baselines-one > bl.log 2>&1 || { tail -20 bl.log; die "make baselines-one failed"; }
+grep -q '^| SASRec | ' $T/reports/baselines-ml100k-smoke.md || die "baselines report lacks SASRec"
+grep -q '^| SASRec vs MostPop | HR@10 |' $T/reports/baselines-ml100k-smoke.md || die "baselines report lacks the CI vs MostPop"
 # lambda x beta' search: two points, selection by validation NDCG@10 (GNU parallel runs them)
 $M grid-one GRID_LAMBDAS="0.05 0.2" GRID_BETAPS="1.6" GRID_JOBS=2 > grid.log 2>&1 || { tail -20 grid.log; die "make grid-one failed"; }
 G=$T/reports/grid-ml100k-smoke.json

@@ -75,6 +75,10 @@ static void usage(int code) {
 "  --tokenizer FILE     tokenizer.model or tokenizer.json (default: the --init checkpoint's)\n"
 "  --per-sample FILE    (--eval) one JSON line per record: id, L_n, L_c (own Omega);\n"
 "                       --dump-logits F: their response-position logits, raw f32 (tests)\n"
+"  --effect FILE        (--eval, instead of the losses) CFT's premises per response position\n"
+"                       and per title token: KL(p(.|x_h) || p(.|x_0)), |delta logit| and\n"
+"                       |delta log p| of the target, argmax accuracy with / without the history\n"
+"                       and given the response prefix alone (footnote 3); JSON (docs/FORMATS.md)\n"
 "  -q                   no progress bar / info on stderr\n"
 "Each epoch: validation L_n (never L_c; weighted like training), best checkpoint kept in\n"
 "--out DIR (config.json, model.safetensors, the tokenizer), early stop on no improvement.\n");
@@ -83,7 +87,7 @@ static void usage(int code) {
 
 /* ------------------------------------------------------------------ options */
 typedef struct {
-    const char *train, *valid, *init, *config, *out, *tokenizer, *state, *resume, *log, *eval, *per_sample, *dump_logits;
+    const char *train, *valid, *init, *config, *out, *tokenizer, *state, *resume, *log, *eval, *per_sample, *dump_logits, *effect;
     const char *objective, *device;
     double lambda, beta, lr, wd, b1, b2, eps, clip, dropout;
     int weight_normal, warmup, batch, micro, epochs, patience, max_len, threads, save_every, log_every, freeze;
@@ -361,6 +365,182 @@ static void evaluate(Model *m, Bufs *bf, const Data *d, int lm, int micro, doubl
     free(idx);
 }
 
+/* ------------------------------------------------------------------ --effect */
+/* CFT's two premises, measured (Sec. 3.2.2 and its footnote 3). For every response position t
+ * of every record (t = 1..|y|, EOS included, the positions Eq. 5 weights):
+ *   kl     KL(p(.|x_h,y<t) || p(.|x_0,y<t)): how much the behaviour sequence moves the whole
+ *          next-token distribution (x_0 = cf_prompt);
+ *   dlogit |f(x_h,y<t)[y_t] - f(x_0,y<t)[y_t]|, the target's raw logit gap (what Eq. 4 fits),
+ *   dlogp  |log p(y_t|x_h,y<t) - log p(y_t|x_0,y<t)| (the same, free of the logits' offset);
+ *   acc_h / acc_0  argmax == y_t with / without the history;
+ *   acc_prefix     argmax == y_t given the response prefix alone, no prompt at all (footnote 3:
+ *          "considering only the prefix tokens"); the opening quote is that context, so t = 1
+ *          has no prefix-only prediction.
+ * The same statistics by TITLE token (i = 1 the title's first token, which follows the opening
+ * quote; the last one before the closing quote), so a first-vs-last comparison is not one of
+ * quote tokens: the title's tokens are found by decoding response prefixes. */
+typedef struct { long n, npre; double kl, dlogit, dlogp, acc_h, acc_0, acc_pre, w; } EffAcc;
+typedef struct { EffAcc *pos, *title; int cap_pos, cap_title; EffAcc first, last, tfirst, tlast; long no_span; } Effect;
+
+static EffAcc *eff_slot(EffAcc **a, int *cap, int i) {
+    if (i >= *cap) {
+        int nc = *cap ? *cap : 32;
+        while (nc <= i) nc *= 2;
+        *a = xrealloc(*a, sizeof(EffAcc) * (size_t)nc);
+        memset(*a + *cap, 0, sizeof(EffAcc) * (size_t)(nc - *cap));
+        *cap = nc;
+    }
+    return &(*a)[i];
+}
+
+/* log-softmax statistics of one row pair: KL(h || 0), log p_h(y) - log p_0(y), argmaxes */
+static void eff_row(const float *zh, const float *z0, int V, int y, double *kl, double *dlogp, int *ah, int *a0) {
+    float mh = zh[0], m0 = z0[0];
+    int ih = 0, i0 = 0;
+    for (int v = 1; v < V; v++) {
+        if (zh[v] > mh) { mh = zh[v]; ih = v; }
+        if (z0[v] > m0) { m0 = z0[v]; i0 = v; }
+    }
+    double sh = 0, s0 = 0;
+    for (int v = 0; v < V; v++) { sh += exp((double)zh[v] - mh); s0 += exp((double)z0[v] - m0); }
+    double lh = mh + log(sh), l0 = m0 + log(s0), k = 0;
+    for (int v = 0; v < V; v++) {
+        double ph = exp((double)zh[v] - lh);
+        k += ph * (((double)zh[v] - lh) - ((double)z0[v] - l0));
+    }
+    *kl = k > 0 ? k : 0;
+    *dlogp = ((double)zh[y] - lh) - ((double)z0[y] - l0);
+    *ah = ih; *a0 = i0;
+}
+
+static void eff_add(EffAcc *a, double kl, double dlogit, double dlogp, int ok_h, int ok_0, int pre, double w) {
+    a->n++; a->kl += kl; a->dlogit += dlogit; a->dlogp += dlogp; a->acc_h += ok_h; a->acc_0 += ok_0; a->w += w;
+    if (pre >= 0) { a->npre++; a->acc_pre += pre; }
+}
+
+static void eff_put(FILE *f, const char *key, int idx, const EffAcc *a) {
+    double n = a->n ? (double)a->n : 1;
+    fprintf(f, "{");
+    if (key) fprintf(f, "\"%s\": %d, ", key, idx);
+    fprintf(f, "\"n\": %ld, \"kl\": %.6g, \"dlogit\": %.6g, \"dlogp\": %.6g, \"acc_h\": %.6g, \"acc_0\": %.6g, \"weight\": %.6g, ",
+            a->n, a->kl / n, a->dlogit / n, a->dlogp / n, a->acc_h / n, a->acc_0 / n, a->w / n);
+    if (a->npre) fprintf(f, "\"n_prefix\": %ld, \"acc_prefix\": %.6g}", a->npre, a->acc_pre / (double)a->npre);
+    else fprintf(f, "\"n_prefix\": 0, \"acc_prefix\": null}");
+}
+
+/* [first, last] response indices (0-based, into y) of the title's tokens, from the decoded
+ * length of each response prefix: response = '"' title '"\n' (docs/FORMATS.md). 0 when the
+ * response is not of that form. */
+static int title_span(const Tok *sp, const int *y, int ny, int *first, int *last) {
+    char *all = tok_decode(sp, y, ny);
+    size_t L = strlen(all);
+    int ok = L >= 4 && all[0] == '"' && all[L - 2] == '"' && all[L - 1] == '\n';
+    free(all);
+    if (!ok) return 0;
+    size_t tlen = L - 3;
+    *first = *last = -1;
+    for (int k = 0; k < ny; k++) {
+        char *a = tok_decode(sp, y, k), *b = tok_decode(sp, y, k + 1);
+        size_t la = strlen(a), lb = strlen(b);   /* bytes before / through token k */
+        free(a); free(b);
+        if (lb > 1 && la < 1 + tlen) { if (*first < 0) *first = k; *last = k; }
+    }
+    return *first >= 0;
+}
+
+/* mean statistics over d (every record needs cf_prompt); writes one JSON object to path */
+static void causal_effect(Model *m, const Tok *sp, Bufs *bf, const Data *d, int micro, double beta, int pad,
+                          const char *path, const char *model_dir) {
+    int V = model_config(m)->vocab_size;
+    Effect e = {0};
+    /* prefix-only records: the response alone, its opening token as the whole context */
+    Data pre = *d;
+    pre.r = xmalloc(sizeof(Rec) * (size_t)d->n);
+    for (int i = 0; i < d->n; i++) {
+        const Rec *r = &d->r[i];
+        Rec q = {0};
+        q.id = r->id; q.n = r->n - r->P; q.P = 1;
+        q.tok = xmalloc(sizeof(int) * (size_t)q.n);
+        memcpy(q.tok, r->tok + r->P, sizeof(int) * (size_t)q.n);
+        pre.r[i] = q;
+    }
+    int *idx = xmalloc(sizeof(int) * (size_t)micro);
+    float *zpre = NULL;
+    size_t zpre_cap = 0;
+    Progress pg;
+    progress_start(&pg, "effect", (uint64_t)d->n);
+    for (int i0 = 0; i0 < d->n; i0 += micro) {
+        int B = d->n - i0 < micro ? d->n - i0 : micro;
+        for (int b = 0; b < B; b++) idx[b] = i0 + b;
+        double a = 0, c = 0;
+        int rows = 0;
+        /* prefix-only first (its logits are copied out: the next step overwrites them) */
+        rec_micro(m, bf, &pre, idx, B, beta, 1, 1.0, 1.0, 0, 0.0f, 0, &a, &c, NULL, pad);
+        const float *z = model_last_logits(m, &rows);
+        if ((size_t)rows * V > zpre_cap) { zpre_cap = (size_t)rows * V; zpre = xrealloc(zpre, sizeof(float) * zpre_cap); }
+        memcpy(zpre, z, sizeof(float) * (size_t)rows * V);
+        rec_micro(m, bf, d, idx, B, beta, 1, 1.0, 1.0, 1, 0.0f, 0, &a, &c, NULL, pad);
+        z = model_last_logits(m, &rows);
+        int nn = rows / 2;                      /* normal rows, then the counterfactual ones */
+        int rn = 0, rp = 0;
+        for (int b = 0; b < B; b++) {
+            const Rec *r = &d->r[idx[b]];
+            int ny = r->n - r->P, tf, tl;
+            const int *y = r->tok + r->P;
+            int span = title_span(sp, y, ny - 1, &tf, &tl);   /* without the EOS */
+            if (!span) e.no_span++;
+            for (int k = 0; k < ny; k++, rn++) {
+                const float *zh = z + (size_t)rn * V, *z0 = z + (size_t)(nn + rn) * V;
+                double kl, dlogp;
+                int ah, a0, ap = -1;
+                eff_row(zh, z0, V, y[k], &kl, &dlogp, &ah, &a0);
+                if (k > 0) {                    /* prefix-only row k-1 predicts y[k] */
+                    const float *zp = zpre + (size_t)rp++ * V;
+                    int am = 0;
+                    for (int v = 1; v < V; v++) if (zp[v] > zp[am]) am = v;
+                    ap = am == y[k];
+                }
+                double dl = fabs((double)zh[y[k]] - (double)z0[y[k]]), w = token_weight(k + 1, ny, beta);
+                int okh = ah == y[k], ok0 = a0 == y[k];
+                eff_add(eff_slot(&e.pos, &e.cap_pos, k), kl, dl, fabs(dlogp), okh, ok0, ap, w);
+                if (k == 0) eff_add(&e.first, kl, dl, fabs(dlogp), okh, ok0, ap, w);
+                if (k == ny - 1) eff_add(&e.last, kl, dl, fabs(dlogp), okh, ok0, ap, w);
+                if (span && k >= tf && k <= tl) {
+                    eff_add(eff_slot(&e.title, &e.cap_title, k - tf), kl, dl, fabs(dlogp), okh, ok0, ap, w);
+                    if (k == tf) eff_add(&e.tfirst, kl, dl, fabs(dlogp), okh, ok0, ap, w);
+                    if (k == tl) eff_add(&e.tlast, kl, dl, fabs(dlogp), okh, ok0, ap, w);
+                }
+            }
+        }
+        if (rn != nn) die(EXIT_DATA, "--effect: internal: %d logit rows for %d response tokens", nn, rn);
+        progress_update(&pg, (uint64_t)(i0 + B));
+    }
+    progress_end(&pg);
+    OutFile of = out_open(path);
+    atomic_cleanup_register(&of);
+    FILE *f = of.f;
+    fprintf(f, "{\"file\": ");
+    json_put_str(f, d->path);
+    fprintf(f, ", \"model\": ");
+    json_put_str(f, model_dir);
+    fprintf(f, ", \"n\": %d, \"beta\": %g, \"no_title_span\": %ld,\n \"response_first\": ", d->n, beta, e.no_span);
+    eff_put(f, NULL, 0, &e.first);
+    fprintf(f, ",\n \"response_last\": ");
+    eff_put(f, NULL, 0, &e.last);
+    fprintf(f, ",\n \"title_first\": ");
+    eff_put(f, NULL, 0, &e.tfirst);
+    fprintf(f, ",\n \"title_last\": ");
+    eff_put(f, NULL, 0, &e.tlast);
+    fprintf(f, ",\n \"by_position\": [");
+    for (int k = 0; k < e.cap_pos && e.pos[k].n; k++) { fprintf(f, "%s\n  ", k ? "," : ""); eff_put(f, "t", k + 1, &e.pos[k]); }
+    fprintf(f, "],\n \"by_title_position\": [");
+    for (int k = 0; k < e.cap_title && e.title[k].n; k++) { fprintf(f, "%s\n  ", k ? "," : ""); eff_put(f, "i", k + 1, &e.title[k]); }
+    fprintf(f, "]}\n");
+    out_commit(&of);
+    data_free(&pre);
+    free(idx); free(zpre); free(e.pos); free(e.title);
+}
+
 /* ------------------------------------------------------------------ schedule */
 /* HF get_linear_schedule_with_warmup, s = optimizer steps already taken (0-based) */
 static double lr_at(const Opt *o, long s, long total) {
@@ -458,7 +638,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--seed") && v) { o.seed = (uint64_t)int_arg(a, v, 0, 1L << 53); i++; }
         STR("--train", train) STR("--valid", valid) STR("--init", init) STR("--config", config)
         STR("--out", out) STR("--tokenizer", tokenizer) STR("--state", state) STR("--resume", resume)
-        STR("--log", log) STR("--eval", eval) STR("--per-sample", per_sample) STR("--dump-logits", dump_logits) STR("--objective", objective)
+        STR("--log", log) STR("--eval", eval) STR("--per-sample", per_sample) STR("--dump-logits", dump_logits) STR("--objective", objective) STR("--effect", effect)
         STR("--device", device)
         NUM("--lambda", lambda, 0, 1e6) NUM("--lr", lr, 0, 1e38) NUM("--weight-decay", wd, 0, 10)
         NUM("--adam-beta1", b1, 0, 0.999999) NUM("--adam-beta2", b2, 0, 0.99999999) NUM("--adam-eps", eps, 0, 1)
@@ -487,6 +667,7 @@ int main(int argc, char **argv) {
         if (!o.resume && !!o.init + !!o.config != 1) die(EXIT_USAGE, "exactly one of --init DIR or --config FILE (or --resume DIR)");
     }
     if (o.per_sample && !o.eval) die(EXIT_USAGE, "--per-sample goes with --eval");
+    if (o.effect && (!o.eval || lm || o.per_sample)) die(EXIT_USAGE, "--effect goes with --eval (objective rec), without --per-sample");
     if (o.dump_logits && (!o.per_sample || lm)) die(EXIT_USAGE, "--dump-logits goes with --eval --per-sample (objective rec)");
 
     /* ---- model + tokenizer ---- */
@@ -544,6 +725,13 @@ int main(int argc, char **argv) {
         /* cf_prompt optional in eval: L_c only when every record has one */
         Data d = tr = lm ? load_lm(o.eval, sp, eos, o.max_len, o.max_samples) : load_rec(o.eval, sp, eos, 1, o.max_len, o.max_samples);
         int has_cf = !lm && d.no_cf == 0;
+        if (o.effect) {
+            if (!has_cf) die(EXIT_DATA, "%s: --effect needs cf_prompt in every record (%d have none; mkprompt --pair)", o.eval, d.no_cf);
+            causal_effect(m, sp, &bf, &d, o.micro, o.beta, pad, o.effect, o.init);
+            data_free(&d); bufs_free(&bf);
+            model_free(m); tok_free(sp); free(tokbuf);
+            return 0;
+        }
         double Ln, Lc;
         evaluate(m, &bf, &d, lm, o.micro, o.beta, o.weight_normal, has_cf, &Ln, &Lc, pad);
         printf("{\"file\": ");

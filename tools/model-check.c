@@ -1,4 +1,4 @@
-/* model-check: test and benchmark driver of the model math (tools/lib/model.c).
+/* model-check: test and benchmark driver of the model math (tools/lib/llm/model.c).
  *   model-check dump --out DIR [model/batch flags]   one CFT step, every number as raw float32
  *   model-check gradcheck [--seed S]                 finite-difference checks, layer by layer
  *   model-check bench --config A|B|smollm2|sgemm [--iters N]   CFT and BIGRec step throughput

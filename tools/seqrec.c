@@ -9,7 +9,7 @@
  * (whose grounding may return a history item too); --exclude-history masks the sample's
  * own history, --exclude-seen every item of the user's earlier samples (RecBole's protocol).
  * The run report carries the test metrics under both the chosen and the other protocol.
- * Layers: tools/lib/seqrec_layers.c; models: tools/lib/seqrec_model.c. */
+ * Layers: tools/lib/seqrec/seqrec_layers.c; models: tools/lib/seqrec/seqrec_model.c. */
 #include "safetensors.h"
 #include "samples.h"
 #include "seqrec_layers.h"

@@ -13,4 +13,3 @@ include configs/scales/cpu.mk
 DS_IMPORT      = --format movielens $(DATA_ROOT)/movielens-100k --core 5
 DS_CATEGORY    = movies
 DS_MAXNEW      = 32
-DS_SEQREC_MIN  = 0.75

@@ -17,4 +17,3 @@ DS_LR          = 2e-3
 DS_EPOCHS      = 1
 DS_LAMBDA      = 0.1
 DS_BETA_PRIME  = 1.6
-DS_SEQREC_MIN  = 1.5
