@@ -233,7 +233,6 @@ fig4-one: $(foreach r,$(FIG4_RUNS),$(R)/$(r).metrics.json)
 # on DS_EFFECT_MAX test samples (every k-th) as normal/counterfactual pairs, for the backbone
 # before tuning (base), BIGRec and BIGRec+CFT; token weights reported with CFT's beta
 DS_EFFECT_MAX ?= 1000
-EFFECT_BETA = $(shell awk 'BEGIN{print 1 - 1/$(DS_BETA_PRIME)}')
 ifneq ($(wildcard configs/datasets/$(DATASET).mk),)
 $(call WRITE_SIZE,effect,$(DS_EFFECT_MAX))
 endif
@@ -244,7 +243,7 @@ $(D)/test.effect.pairs.jsonl: $(D)/test.effect.jsonl
 EFFECT_DIR = $(if $(filter base,$(1)),$(BASE_DIR),$(R)/$(1))
 $(R)/%.effect.json: $$(call EFFECT_DIR,$$*)/config.json $(D)/test.effect.pairs.jsonl
 	$(TIMED) effect-$* $(B)/cft-step --eval $(D)/test.effect.pairs.jsonl --init $(call EFFECT_DIR,$*) --effect $@ \
-	  --beta $(EFFECT_BETA) --micro-batch $(DS_MICRO) --threads $(THREADS) -q
+	  --beta-prime $(DS_BETA_PRIME) --micro-batch $(DS_MICRO) --threads $(THREADS) -q
 PREMISE_RUNS = base bigrec cft
 premises-one: $(foreach r,$(PREMISE_RUNS),$(R)/$(r).effect.json)
 	/usr/bin/python3 pipelines/report.py premises --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/premises-$(DATASET)
