@@ -291,14 +291,21 @@ grid: all
 #   make lr-sweep DATASET=x [LR_GRID="..."] [EPOCH_GRID="..."] [GRID_JOBS=n] [THREADS=n]
 LR_GRID    ?= 1e-3 2e-3 4e-3 8e-3
 EPOCH_GRID ?= $(DS_EPOCHS)
+# the backbone issue's cheaper knob beside full fine-tuning: 0 = train every layer, n = freeze
+# layers 0..n-1 and the embedding (cft-step --freeze-layers); points lr<l>-e<e>[-f<n>]
+FREEZE_GRID ?= 0
 # which validation decoding selects: val (BIGRec's), vald3 (D3's) or vald3x (D3's exact ranking)
 LR_SELECT  ?= val
-LR_POINTS = $(foreach l,$(LR_GRID),$(foreach e,$(EPOCH_GRID),lr$(l)-e$(e)))
-$(foreach l,$(LR_GRID),$(foreach e,$(EPOCH_GRID),$(eval FT_lr$(l)-e$(e) = $(FT_bigrec))$(eval LR_lr$(l)-e$(e) = $(l))$(eval EP_lr$(l)-e$(e) = $(e))))
+# the validation decodings computed at every point (the selecting one among them)
+LR_DECODINGS ?= val vald3 vald3x
+LR_SUFFIX = $(if $(filter 0,$(1)),,-f$(1))
+LR_POINTS = $(foreach l,$(LR_GRID),$(foreach e,$(EPOCH_GRID),$(foreach f,$(FREEZE_GRID),lr$(l)-e$(e)$(call LR_SUFFIX,$(f)))))
+$(foreach l,$(LR_GRID),$(foreach e,$(EPOCH_GRID),$(foreach f,$(FREEZE_GRID),$(eval P := lr$(l)-e$(e)$(call LR_SUFFIX,$(f)))\
+  $(eval FT_$(P) = $(FT_bigrec)$(if $(filter 0,$(f)),, --freeze-layers $(f)))$(eval LR_$(P) = $(l))$(eval EP_$(P) = $(e)))))
 .PHONY: lr-sweep lr-sweep-one
 lr-sweep-one: $(D)/train.pairs.jsonl $(D)/valid.eval.prompts.jsonl $(BASE_DIR)/config.json $(R)/mostpop.val.metrics.json
 	parallel -j $(GRID_JOBS) $(GRID_PARALLEL_OPTS) --halt now,fail=1 \
-	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(R)/{}.val.metrics.json $(R)/{}.vald3.metrics.json $(R)/{}.vald3x.metrics.json' ::: $(LR_POINTS)
+	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(foreach d,$(sort $(LR_SELECT) $(LR_DECODINGS)),$(R)/{}.$(d).metrics.json)' ::: $(LR_POINTS)
 	/usr/bin/python3 pipelines/report.py lrsweep --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk \
 	  --out $(REPORTS_DIR)/lr-$(DATASET) --points "$(LR_POINTS)" --select $(LR_SELECT)
 lr-sweep: all

@@ -458,52 +458,59 @@ def lrsweep(args, pv):
     pts = []
     for name, rsel in val_points(args, args.select):
         lr, ep = name[len("lr"):].rsplit("-e", 1)
+        ep, _, fz = ep.partition("-f")
         log = os.path.join(R, name + ".log.jsonl")
-        best_ep = None
+        best_ep, val_ln = None, None
         if os.path.exists(log):
             for line in open(log):
                 if '"epoch_end"' in line:
-                    best_ep = json.loads(line).get("best_epoch")
+                    j = json.loads(line)
+                    best_ep = j.get("best_epoch")
+                    if j.get("val_L_n") is not None:
+                        val_ln = j["val_L_n"] if val_ln is None else min(val_ln, j["val_L_n"])
         res = {args.select: rsel}
         for d in decs:
             p = os.path.join(R, f"{name}.{d}.metrics.json")
             if d not in res:
                 res[d] = load(p) if os.path.exists(p) else {}
-        pts.append((name, float(lr), int(ep), best_ep, res))
+        pts.append((name, float(lr), int(ep), best_ep, res, int(fz or 0), val_ln))
     mp = val_mostpop(args)
     sel = VAL_DECODINGS[args.select]
     best = pts[0] if pts else None
     beats = bool(best and mp and best[4][args.select]["NDCG@10"] > mp["NDCG@10"] and best[4][args.select]["HR@10"] > mp["HR@10"])
     out = {"table": "lrsweep", "method": "BIGRec fine-tuning", "selected_by": f"validation NDCG@10, {sel} decoding",
-           "points": [{"lr": l, "epochs": e, "best_epoch": be,
+           "points": [{"lr": l, "epochs": e, "freeze_layers": fz, "best_epoch": be, "val_L_n": vl,
                        **{m: r.get("val", {}).get(m) for m in METRICS},
                        **{VAL_DECODINGS[d]: {m: r[d].get(m) for m in METRICS} for d in decs if d != "val"}}
-                      for _, l, e, be, r in pts],
+                      for _, l, e, be, r, fz, vl in pts],
            "mostpop": {m: mp.get(m) for m in METRICS} if mp else None,
-           "best": {"lr": best[1], "epochs": best[2]} if best else None, "best_beats_mostpop": beats, "provenance": pv}
+           "best": {"lr": best[1], "epochs": best[2], "freeze_layers": best[5]} if best else None, "best_beats_mostpop": beats, "provenance": pv}
     # the best point under every decoding, for reference
     out["best_by_decoding"] = {}
     for d in decs:
-        cand = [(r[d]["NDCG@10"], l, e) for _, l, e, _, r in pts if r[d]]
+        cand = [(r[d]["NDCG@10"], l, e, fz) for _, l, e, _, r, fz, _ in pts if r[d]]
         if cand:
-            v, l, e = max(cand)
-            out["best_by_decoding"][VAL_DECODINGS[d]] = {"lr": l, "epochs": e, "NDCG@10": v}
+            v, l, e, fz = max(cand)
+            out["best_by_decoding"][VAL_DECODINGS[d]] = {"lr": l, "epochs": e, "freeze_layers": fz, "NDCG@10": v}
     md = [f"# Learning-rate sweep (BIGRec fine-tuning) — {args.dataset}", "",
           f"Selected by **validation** NDCG@10 under {sel}'s decoding (the test split is never read); "
           "MostPop on the same validation samples.", "",
           "Column groups: the same checkpoint decoded as " + ", ".join(VAL_DECODINGS[d] for d in decs) + ".", "",
-          "| lr | epochs | best epoch (val L_n) | " + " | ".join(f"{VAL_DECODINGS[d]} {m}" for d in decs for m in METRICS) + " |",
-          "|---:|---:|---:|" + "---:|" * (len(decs) * len(METRICS))]
-    for _, l, e, be, r in pts:
-        md.append(f"| {l:g} | {e} | {be if be is not None else '—'} | "
+          "Frozen layers: 0 = full fine-tuning; n = layers 0..n-1 and the embedding frozen. "
+          "Validation L_n: the best epoch's teacher-forced loss on the validation samples (lower is better; "
+          "far less noisy than a top-10 metric on a few hundred samples).", "",
+          "| lr | epochs | frozen layers | best epoch | val L_n | " + " | ".join(f"{VAL_DECODINGS[d]} {m}" for d in decs for m in METRICS) + " |",
+          "|---:|---:|---:|---:|---:|" + "---:|" * (len(decs) * len(METRICS))]
+    for _, l, e, be, r, fz, vl in pts:
+        md.append(f"| {l:g} | {e} | {fz} | {be if be is not None else '—'} | {f'{vl:.4f}' if vl is not None else '—'} | "
                   + " | ".join(fmt(r[d].get(m)) for d in decs for m in METRICS) + " |")
     if mp:
-        md.append("| MostPop | | | " + " | ".join(fmt(mp.get(m)) for _ in decs for m in METRICS) + " |")
+        md.append("| MostPop | | | | | " + " | ".join(fmt(mp.get(m)) for _ in decs for m in METRICS) + " |")
     if best:
-        md += ["", f"Best under {sel}'s decoding: lr = {best[1]:g}, epochs = {best[2]}; "
+        md += ["", f"Best under {sel}'s decoding: lr = {best[1]:g}, epochs = {best[2]}, frozen layers = {best[5]}; "
                + ("beats" if beats else "does **not** beat") + " MostPop on validation NDCG@10 and HR@10. "
                "Set DS_LR / DS_EPOCHS in the config to use it."]
-        others = [f"{k}: lr {v['lr']:g} x {v['epochs']} (NDCG@10 {v['NDCG@10']:.4f})"
+        others = [f"{k}: lr {v['lr']:g} x {v['epochs']}, frozen {v['freeze_layers']} (NDCG@10 {v['NDCG@10']:.4f})"
                   for k, v in out["best_by_decoding"].items()]
         md += ["", "Best point under each decoding: " + "; ".join(others) + "."]
     md += prov_md(pv)
