@@ -31,8 +31,25 @@ TOOL_SRCS = $(wildcard tools/*.c)
 TOOLS     = $(patsubst tools/%.c,$(BIN)/%,$(TOOL_SRCS))
 LIB_C     = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_CXX   = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cc))
-LIB_OBJS  = $(patsubst tools/lib/%.c,$(OBJ)/lib/%.o,$(LIB_C)) $(patsubst tools/lib/%.cc,$(OBJ)/lib/%.o,$(LIB_CXX))
+# The model's CUDA twin (tools/lib/llm/model_cuda.cu, cuda/*.cuh) is compiled whenever nvcc is
+# found (PATH, then /usr/local/cuda); the tools then link cuBLAS and the CUDA runtime and still
+# run without a GPU (--device cuda says there is none). Without nvcc, model_cuda_none.c stands
+# in. NVCC= (empty) builds without CUDA on purpose.
+NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+NVCCFLAGS ?= -O2 -g -std=c++17 $(CUDA_ARCH)
+ifneq ($(strip $(NVCC)),)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+LIB_C    := $(filter-out tools/lib/llm/model_cuda_none.c,$(LIB_C))
+LIB_CU    = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cu))
+LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
+else
+LIB_CU    =
+endif
+LIB_OBJS  = $(patsubst tools/lib/%.c,$(OBJ)/lib/%.o,$(LIB_C)) $(patsubst tools/lib/%.cc,$(OBJ)/lib/%.o,$(LIB_CXX)) \
+            $(patsubst tools/lib/%.cu,$(OBJ)/lib/%.cu.o,$(LIB_CU))
 LIB_HDRS  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.h))
+CU_HDRS   = $(wildcard tools/lib/llm/cuda/*.cuh)
 
 .PHONY: all deps test test-asan asan demo bench bench-data clean help backbones backbone-smollm2 backbone-qwen2.5 fuzz
 .DEFAULT_GOAL := all
@@ -45,6 +62,9 @@ $(OBJ)/lib/%.o: tools/lib/%.c $(LIB_HDRS)
 $(OBJ)/lib/%.o: tools/lib/%.cc $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CXX) $(ALLCXX) -c $< -o $@
+$(OBJ)/lib/%.cu.o: tools/lib/%.cu $(LIB_HDRS) $(CU_HDRS)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -Xcompiler -Wall,-Wextra -Werror all-warnings $(LIB_INC) -I/usr/include/cjson -c $< -o $@
 $(OBJ)/libcft.a: $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^

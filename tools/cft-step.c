@@ -67,7 +67,10 @@ static void usage(int code) {
 "                       values (a tied lm_head is the embedding: frozen too when N > 0); the\n"
 "                       backward stops at layer N, AdamW skips the frozen weights (less time\n"
 "                       and memory on a small machine)\n"
-"  --seed N (42) --threads N (all cores) --device cpu|cuda\n"
+"  --seed N (42) --threads N (all cores)\n"
+"  --device cpu|cuda    (cpu) cuda: the model's CUDA twin on GPU 0 (fails in one line without\n"
+"                       one); --precision tf32|fp32 (tf32) for its GEMMs. The CUDA path has\n"
+"                       not yet run on a GPU in this project's CI (README, Limits)\n"
 "  --save-every N       resumable state every N steps (and each epoch end) to --state DIR\n"
 "                       (default OUT.state); --resume DIR continues a killed run exactly;\n"
 "                       --auto-resume: resume from the state dir when it exists\n"
@@ -88,7 +91,7 @@ static void usage(int code) {
 /* ------------------------------------------------------------------ options */
 typedef struct {
     const char *train, *valid, *init, *config, *out, *tokenizer, *state, *resume, *log, *eval, *per_sample, *dump_logits, *effect;
-    const char *objective, *device;
+    const char *objective, *device, *precision;
     double lambda, beta, lr, wd, b1, b2, eps, clip, dropout;
     int weight_normal, warmup, batch, micro, epochs, patience, max_len, threads, save_every, log_every, freeze;
     long max_samples;
@@ -618,7 +621,7 @@ static char *tokbuf, *state_dir;
 int main(int argc, char **argv) {
     util_init(argc, argv);
     Opt o = {0};
-    o.objective = "rec"; o.device = "cpu";
+    o.objective = "rec"; o.device = "cpu"; o.precision = "tf32";
     o.lambda = 0.1; o.beta = 0.25; o.lr = 1e-4; o.wd = 0; o.b1 = 0.9; o.b2 = 0.999; o.eps = 1e-8;
     o.clip = 1.0; o.dropout = 0.05; o.weight_normal = 1; o.warmup = 20; o.batch = 64; o.micro = 16;
     o.epochs = 3; o.patience = 1; o.max_len = 1024; o.threads = 0; o.log_every = 1;
@@ -639,7 +642,7 @@ int main(int argc, char **argv) {
         STR("--train", train) STR("--valid", valid) STR("--init", init) STR("--config", config)
         STR("--out", out) STR("--tokenizer", tokenizer) STR("--state", state) STR("--resume", resume)
         STR("--log", log) STR("--eval", eval) STR("--per-sample", per_sample) STR("--dump-logits", dump_logits) STR("--objective", objective) STR("--effect", effect)
-        STR("--device", device)
+        STR("--device", device) STR("--precision", precision)
         NUM("--lambda", lambda, 0, 1e6) NUM("--lr", lr, 0, 1e38) NUM("--weight-decay", wd, 0, 10)
         NUM("--adam-beta1", b1, 0, 0.999999) NUM("--adam-beta2", b2, 0, 0.99999999) NUM("--adam-eps", eps, 0, 1)
         NUM("--clip", clip, 0, 1e9) NUM("--dropout", dropout, 0, 0.95)
@@ -653,8 +656,8 @@ int main(int argc, char **argv) {
 #undef INT
     }
     if (beta_set && beta_prime_set) die(EXIT_USAGE, "--beta and --beta-prime are exclusive");
-    if (!strcmp(o.device, "cuda")) die(EXIT_USAGE, "--device cuda: this build has no CUDA support (use --device cpu)");
-    if (strcmp(o.device, "cpu")) die(EXIT_USAGE, "--device: expected cpu or cuda, got '%s'", o.device);
+    if (strcmp(o.device, "cpu") && strcmp(o.device, "cuda")) die(EXIT_USAGE, "--device: expected cpu or cuda, got '%s'", o.device);
+    if (strcmp(o.precision, "tf32") && strcmp(o.precision, "fp32")) die(EXIT_USAGE, "--precision: expected tf32 or fp32, got '%s'", o.precision);
     int lm = !strcmp(o.objective, "lm");
     if (!lm && strcmp(o.objective, "rec")) die(EXIT_USAGE, "--objective: expected rec or lm, got '%s'", o.objective);
     if (o.micro > o.batch) o.micro = o.batch;
@@ -714,6 +717,8 @@ int main(int argc, char **argv) {
     int pad = cfg->pad_token_id >= 0 ? cfg->pad_token_id : eos;   /* padded slots are masked anyway */
     if (o.max_len > cfg->max_position_embeddings) o.max_len = cfg->max_position_embeddings;
     model_set_threads(m, o.threads);
+    model_set_device(m, o.device, o.precision);
+    if (strcmp(o.device, "cpu")) info("device: %s, %s GEMMs", model_device_name(m), o.precision);
     if (o.freeze > cfg->num_hidden_layers)
         die(EXIT_USAGE, "--freeze-layers %d: the model has only %d layers", o.freeze, cfg->num_hidden_layers);
     if (!o.eval) model_set_freeze_layers(m, o.freeze);

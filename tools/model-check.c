@@ -1,7 +1,7 @@
 /* model-check: test and benchmark driver of the model math (tools/lib/llm/model.c).
  *   model-check dump --out DIR [model/batch flags]   one CFT step, every number as raw float32
  *   model-check gradcheck [--seed S]                 finite-difference checks, layer by layer
- *   model-check bench --config A|B|smollm2|sgemm [--iters N]   CFT and BIGRec step throughput
+ *   model-check bench --config A|B|smollm2|smollm2-b64|qwen2.5-b64|sgemm [--iters N]   CFT and BIGRec step throughput
  *   model-check overfit [--iters N --lr X]           AdamW on one batch must cut both losses
  *   model-check logits --init DIR --ids a,b,c --out DIR   logits of a real checkpoint, both paths
  * The dump is read by tests/model_parity.py, which recomputes it in PyTorch. */
@@ -24,7 +24,7 @@ static void usage(int code) {
         "usage: model-check dump --out DIR [options]   one CFT step (eval + train + AdamW) as raw float32\n"
         "       model-check gradcheck [--seed S]       finite-difference gradient checks of every layer pair\n"
         "       model-check overfit [--iters N --lr X]  AdamW on one batch must cut L_n and L_c by 5x (exit 1 if not)\n"
-        "       model-check bench --config A|B|smollm2|sgemm [--iters N] [--warmup N] [--freeze-layers N] [--plain 0|1]\n"
+        "       model-check bench --config A|B|smollm2|smollm2-b64|qwen2.5-b64|sgemm [--iters N] [--warmup N] [--freeze-layers N] [--plain 0|1]\n"
         "         CFT / BIGRec step throughput (--plain 1: also the CFT step without sharing/pruning)\n"
         "       model-check logits --init DIR --ids a,b,c --out DIR   logits of a checkpoint at every position\n"
         "         (training forward, logits.bin (T,V)) and at the last (KV-cache inference, last.bin (V))\n"
@@ -39,7 +39,9 @@ static void usage(int code) {
         "  --lambda X (0.3) --beta X (0.25, token weights of Eq. 5)\n"
         "  --lr X (1e-3) --wd X (0.1) --dropout P (0) --share 0|1 (1) --prune 0|1 (1) --init-std X (0.1)\n"
         "  --corrupt token|label|pos|cfpos|length   break the batch (tests the model's input checks)\n"
-        "common: --seed S (1) --threads N (all cores) -q\n");
+        "common: --seed S (1) --threads N (all cores) -q\n"
+        "  --device cpu|cuda (dump, bench; cpu) --precision tf32|fp32 (tf32): the CUDA twin of the model\n"
+        "    (tests/test_cuda.sh compares its dump with the CPU's; exit 2 with the reason when no GPU)\n");
     exit(code);
 }
 
@@ -48,7 +50,7 @@ typedef struct {
     int B, T, Tc, R, threads, share, prune;
     float lambda, beta, lr, wd, dropout, init_std;
     uint64_t seed;
-    const char *out, *config, *corrupt, *init, *ids;
+    const char *out, *config, *corrupt, *init, *ids, *device, *precision;
     int iters, warmup, keep_layers, freeze, plain;
 } Opts;
 
@@ -66,6 +68,7 @@ static void parse(int argc, char **argv, Opts *o) {
     c->max_position_embeddings = 4096; c->tie_word_embeddings = 0; c->attention_bias = 1;
     o->B = 4; o->T = 24; o->Tc = 14; o->R = 5; o->lambda = 0.3f; o->beta = 0.25f; o->lr = 1e-3f; o->wd = 0.1f;
     o->seed = 1; o->share = 1; o->prune = 1; o->plain = 1; o->init_std = 0.1f; o->iters = 5; o->warmup = 1;
+    o->device = "cpu"; o->precision = "tf32";
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) continue;
@@ -88,6 +91,8 @@ static void parse(int argc, char **argv, Opts *o) {
         if (!strcmp(a, "--corrupt")) { o->corrupt = v; continue; }
         if (!strcmp(a, "--init")) { o->init = v; continue; }
         if (!strcmp(a, "--ids")) { o->ids = v; continue; }
+        if (!strcmp(a, "--device")) { o->device = v; continue; }
+        if (!strcmp(a, "--precision")) { o->precision = v; continue; }
         die(EXIT_USAGE, "unknown option %s (see --help)", a);
     }
 }
@@ -262,6 +267,7 @@ static int cmd_dump(Opts *o) {
     model_set_share_prefix(m, o->share);
     model_set_prune_last(m, o->prune);
     model_set_freeze_layers(m, o->freeze);
+    model_set_device(m, o->device, o->precision);
     Rng r; rng_seed(&r, o->seed * 7919 + 3);
     Batch bt; make_batch(&bt, o->B, o->T, o->Tc, o->R, o->cfg.vocab_size, o->beta, -1, 0, &r);
     if (o->corrupt) {
@@ -422,6 +428,10 @@ static const BenchCfg BENCH[] = {
     {"A", 128, 2, 4, 2, 352, 4000, 100, 30, 16, 12, 1},
     {"B", 256, 4, 4, 2, 704, 8000, 160, 48, 16, 12, 1},
     {"smollm2", 576, 30, 9, 3, 1536, 49152, 150, 52, 4, 12, 0},
+    /* GPU shapes (bench/gpu.sh): the paper's batch of 64 (one micro-batch on a GPU), SmolLM2
+     * and Qwen2.5-0.5B (QKV biases, 14/2 heads, vocab 151936) */
+    {"smollm2-b64", 576, 30, 9, 3, 1536, 49152, 150, 52, 64, 12, 0},
+    {"qwen2.5-b64", 896, 24, 14, 2, 4864, 151936, 150, 52, 64, 12, 1},
 };
 
 static double cpu_s(void) {
@@ -486,7 +496,7 @@ static int cmd_bench(Opts *o) {
     if (o->config && !strcmp(o->config, "sgemm")) { bench_sgemm(threads, 1); return 0; }
     const BenchCfg *bc = NULL;
     for (size_t i = 0; i < sizeof BENCH / sizeof *BENCH; i++) if (o->config && !strcmp(o->config, BENCH[i].name)) bc = &BENCH[i];
-    if (!bc) die(EXIT_USAGE, "bench: --config A|B|smollm2|sgemm required");
+    if (!bc) die(EXIT_USAGE, "bench: --config A|B|smollm2|smollm2-b64|qwen2.5-b64|sgemm required");
     ModelConfig cfg = {.vocab_size = bc->V, .hidden_size = bc->C, .intermediate_size = bc->F, .num_hidden_layers = bc->L,
                        .num_attention_heads = bc->NH, .num_key_value_heads = bc->KVH, .max_position_embeddings = 4096,
                        .rms_norm_eps = 1e-6f, .rope_theta = 1e6f, .tie_word_embeddings = 1,
@@ -495,6 +505,9 @@ static int cmd_bench(Opts *o) {
     if (o->threads) model_set_threads(m, o->threads);
     model_set_dropout(m, 0.05f, o->seed);
     model_set_freeze_layers(m, o->freeze);
+    model_set_device(m, o->device, o->precision);
+    int gpu = strcmp(o->device, "cpu") != 0;
+    if (gpu) printf("bench device %s precision=%s\n", model_device_name(m), o->precision);
     const int B = bc->B, R = bc->R, shared = bc->Tc - R - 8;
     Rng r; rng_seed(&r, o->seed);
     Batch bt; make_batch(&bt, B, bc->T, bc->Tc, R, bc->V, 0.25f, shared, 1, &r);
@@ -504,14 +517,14 @@ static int cmd_bench(Opts *o) {
     if (o->freeze) snprintf(nm, sizeof nm, "%s-freeze%d", bc->name, o->freeze);
     else snprintf(nm, sizeof nm, "%s", bc->name);
     double gf, t, sg;
-    sg = bench_sgemm(threads, 0);
+    sg = gpu ? NAN : bench_sgemm(threads, 0);
     t = bench_run(m, &cft, 0.1f, o->iters, o->warmup, &gf);
     printf("bench train-cft-%s samples_per_s=%.3f gflops=%.1f pct_sgemm=%.1f sgemm_gflops=%.1f step_ms=%.1f cpu_ms=%.1f rss_mb=%.0f "
            "B=%d T=%d Tc=%d R=%d shared=%d freeze=%d threads=%d\n",
            nm, B / t, gf, 100 * gf / sg, sg, t * 1e3, g_cpu_ms, peak_rss_mb(), B, bc->T, bc->Tc, R, shared, o->freeze, threads);
     fflush(stdout);
     double tc = t;
-    sg = bench_sgemm(threads, 0);
+    sg = gpu ? NAN : bench_sgemm(threads, 0);
     t = bench_run(m, &big, 0.1f, o->iters, o->warmup, &gf);
     printf("bench train-bigrec-%s samples_per_s=%.3f gflops=%.1f pct_sgemm=%.1f sgemm_gflops=%.1f step_ms=%.1f cpu_ms=%.1f rss_mb=%.0f B=%d T=%d\n",
            nm, B / t, gf, 100 * gf / sg, sg, t * 1e3, g_cpu_ms, peak_rss_mb(), B, bc->T);
@@ -520,7 +533,7 @@ static int cmd_bench(Opts *o) {
     if (o->plain) {
         model_set_share_prefix(m, 0);
         model_set_prune_last(m, 0);
-        sg = bench_sgemm(threads, 0);
+        sg = gpu ? NAN : bench_sgemm(threads, 0);
         t = bench_run(m, &cft, 0.1f, o->iters, o->warmup, &gf);
         printf("bench train-cft-plain-%s samples_per_s=%.3f gflops=%.1f pct_sgemm=%.1f step_ms=%.1f cpu_ms=%.1f\n",
                nm, B / t, gf, 100 * gf / sg, t * 1e3, g_cpu_ms);

@@ -44,32 +44,14 @@
  * FLOPs (model_flops) are counted where the work is done: 2*M*N*K per GEMM (the attention
  * GEMMs over the full (queries x keys) rectangle, as computed), nothing for elementwise ops. */
 #include "model.h"
+#include "model_plan.h"
+#include "model_cuda.h"
 #include "util.h"
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------- plan ---- */
-typedef struct {
-    int qstart, qn, klen;   /* owns queries at positions [qstart, klen), qn = klen - qstart */
-    int qoff;               /* packed row of position qstart */
-    size_t idx_off;         /* into Plan.idx: klen packed rows of positions 0..klen-1 */
-    size_t att_off;         /* into saved attention probs: NH * qn * klen floats */
-} Seq;
-
-typedef struct {
-    int n;                  /* packed rows */
-    int *tok, *pos;         /* (n) token id, RoPE position */
-    int nseq, B;            /* sequences; sample b owns seq b and (if cf) seq B+b */
-    int has_cf;
-    Seq *seq;
-    int *idx;  size_t nidx;
-    size_t natt;
-    int maxk;
-    int cap_n, cap_seq; size_t cap_idx;
-} Plan;
 
 /* ----------------------------------------------------------- activations ---- */
 typedef struct {
@@ -123,6 +105,11 @@ struct Model {
     float *hx, *hln, *hrstd, *hlogits, *hdx; size_t hcap_rows;
     double *item_ln, *item_lc; size_t item_cap;
     int last_nr;            /* rows of hlogits from the last head_step */
+    /* the CUDA twin (model_set_device): the device holds the authoritative copy of a buffer
+     * whose host copy is stale (host_stale[CUDA_PARAMS..CUDA_ADAM_V]); a host copy handed out
+     * by an accessor may be written, so it is uploaded before the next device use (dev_stale) */
+    CudaModel *cuda;
+    int host_stale[4], dev_stale[4], logits_stale;
 };
 
 #define PAR_FOR _Pragma("omp parallel for schedule(static) num_threads(nt)")
@@ -646,6 +633,7 @@ static void train_state(Model *m) {
     m->adam_v = xcalloc(m->nparams, sizeof(float));
     fill_views(m, m->grads, &m->g, m->ptrs + 12 * m->L);
     m->dirty_lo = m->nparams;   /* calloc'd: nothing to clear yet */
+    if (m->cuda) m->host_stale[CUDA_GRADS] = m->host_stale[CUDA_ADAM_M] = m->host_stale[CUDA_ADAM_V] = 1;
 }
 
 Model *model_new(const ModelConfig *cfg, uint64_t seed) {
@@ -666,6 +654,7 @@ Model *model_new(const ModelConfig *cfg, uint64_t seed) {
 
 void model_free(Model *m) {
     if (!m) return;
+    cuda_model_free(m->cuda);
     free(m->params); free(m->grads); free(m->adam_m); free(m->adam_v);
     free(m->ptrs); free(m->table);
     Plan *p = &m->plan;
@@ -682,10 +671,65 @@ void model_free(Model *m) {
 }
 
 int model_param_table(const Model *m, const ParamInfo **out) { *out = m->table; return m->ntable; }
-float *model_params(Model *m) { return m->params; }
-float *model_grads(Model *m) { train_state(m); grads_flush(m); return m->grads; }
-float *model_adam_m(Model *m) { train_state(m); return m->adam_m; }
-float *model_adam_v(Model *m) { train_state(m); return m->adam_v; }
+/* ---------------------------------------------------------------- device ---- */
+static float *host_buf(Model *m, int what) {
+    return what == CUDA_PARAMS ? m->params : what == CUDA_GRADS ? m->grads : what == CUDA_ADAM_M ? m->adam_m : m->adam_v;
+}
+/* the host copy of a buffer, current, and from now on possibly written by the caller */
+static float *host_access(Model *m, int what) {
+    if (what != CUDA_PARAMS) train_state(m);
+    if (m->cuda) {
+        if (m->host_stale[what]) cuda_download(m->cuda, what, host_buf(m, what));
+        m->host_stale[what] = 0;
+        m->dev_stale[what] = 1;
+    }
+    return host_buf(m, what);
+}
+/* before a device operation: upload what the host changed; afterwards the device copies of
+ * `writes` (a bit per buffer) are newer than the host's */
+static void dev_begin(Model *m) {
+    for (int w = 0; w < 4; w++)
+        if (m->dev_stale[w] && host_buf(m, w)) { cuda_upload(m->cuda, w, host_buf(m, w)); m->dev_stale[w] = 0; }
+}
+static void dev_end(Model *m, int writes) {
+    for (int w = 0; w < 4; w++) if (writes >> w & 1) m->host_stale[w] = 1;
+}
+
+void model_set_device(Model *m, const char *device, const char *precision) {
+    if (!strcmp(device, "cpu")) return;
+    if (strcmp(device, "cuda")) die(EXIT_USAGE, "--device: expected cpu or cuda, got '%s'", device);
+    int prec = !strcmp(precision, "tf32") ? CUDA_TF32 : !strcmp(precision, "fp32") ? CUDA_FP32 : -1;
+    if (prec < 0) die(EXIT_USAGE, "--precision: expected tf32 or fp32, got '%s'", precision);
+    if (m->cuda) return;
+    int L = m->L;
+    size_t *off = xmalloc(sizeof(size_t) * 11 * (size_t)L);
+    const ModelWeights *w = &m->w;
+    float **src[11] = {w->input_layernorm, w->q_proj_w, w->q_proj_b, w->k_proj_w, w->k_proj_b, w->v_proj_w, w->v_proj_b,
+                       w->o_proj_w, w->post_attention_layernorm, w->gate_proj_w, w->down_proj_w};
+    for (int t = 0; t < 11; t++)
+        for (int l = 0; l < L; l++) off[(size_t)t * L + l] = src[t][l] ? (size_t)(src[t][l] - m->params) : 0;
+    CudaLayout lay = {.L = L, .C = m->C, .NH = m->NH, .KVH = m->KVH, .HD = m->HD, .F = m->F, .V = m->V, .QD = m->QD,
+                      .KVD = m->KVD, .tied = m->cfg.tie_word_embeddings, .bias = m->cfg.attention_bias,
+                      .eps = m->cfg.rms_norm_eps, .nparams = m->nparams, .embed = (size_t)(w->embed_tokens - m->params),
+                      .norm = (size_t)(w->norm - m->params), .lm_head = (size_t)(w->lm_head - m->params),
+                      .ln1 = off, .q_w = off + L, .q_b = off + 2 * L, .k_w = off + 3 * L, .k_b = off + 4 * L,
+                      .v_w = off + 5 * L, .v_b = off + 6 * L, .o_w = off + 7 * L, .ln2 = off + 8 * L,
+                      .gu_w = off + 9 * L, .down_w = off + 10 * L};
+    char why[256];
+    grads_flush(m);
+    m->cuda = cuda_model_new(&lay, m->params, prec, why, sizeof why);
+    free(off);
+    if (!m->cuda) die(EXIT_USAGE, "--device cuda: %s", why);
+    /* a trainer that has loaded optimizer state already: upload it at the first device step */
+    if (m->grads) m->dev_stale[CUDA_GRADS] = m->dev_stale[CUDA_ADAM_M] = m->dev_stale[CUDA_ADAM_V] = 1;
+    m->pruned = 0;
+}
+const char *model_device_name(const Model *m) { return m->cuda ? cuda_device_name(m->cuda) : "cpu"; }
+
+float *model_params(Model *m) { return host_access(m, CUDA_PARAMS); }
+float *model_grads(Model *m) { train_state(m); grads_flush(m); return host_access(m, CUDA_GRADS); }
+float *model_adam_m(Model *m) { return host_access(m, CUDA_ADAM_M); }
+float *model_adam_v(Model *m) { return host_access(m, CUDA_ADAM_V); }
 const ModelConfig *model_config(const Model *m) { return &m->cfg; }
 const ModelWeights *model_weights(const Model *m) { return &m->w; }
 size_t model_num_params(const Model *m) { return m->nparams; }
@@ -701,7 +745,12 @@ void model_set_freeze_layers(Model *m, int n) {
 }
 int model_freeze_layers(const Model *m) { return m->freeze; }
 double model_flops(const Model *m) { return m->flops; }
-const float *model_last_logits(const Model *m, int *rows) { *rows = m->last_nr; return m->hlogits; }
+const float *model_last_logits(const Model *m, int *rows) {
+    Model *mm_ = (Model *)m;   /* the host copy of device logits is a cache */
+    if (m->cuda && m->logits_stale) { cuda_last_logits(m->cuda, mm_->hlogits, m->last_nr); mm_->logits_stale = 0; }
+    *rows = m->last_nr;
+    return m->hlogits;
+}
 void model_set_dropout(Model *m, float p, uint64_t seed) {
     if (!(p >= 0 && p < 1)) die(EXIT_USAGE, "dropout %g must be in [0, 1)", p);
     m->drop_p = p; m->drop_seed = seed; m->drop_calls = 0;
@@ -1030,9 +1079,6 @@ static void body_backward(Model *m, int train) {
  * small-C, large-V model (SmolLM2: 28M of 135M parameters). An untied lm_head stays trainable. */
 static int head_frozen(const Model *m) { return m->freeze > 0 && m->cfg.tie_word_embeddings; }
 
-/* One loss item: CE of row ih (weight nw) and, when i0 >= 0, CE of row ih - row i0
- * (weight cw, scaled by lambda). Rows index the head's gathered output rows. */
-typedef struct { int ih, i0, label; float nw, cw; } Item;
 
 static void head_reserve(Model *m, size_t rows, size_t items) {
     if (rows > m->hcap_rows) {
@@ -1141,9 +1187,42 @@ static void head_step(Model *m, const float *src, float *dsrc, const int *rows, 
  * so it is set at every step in case other code changed it. */
 static void step_begin(Model *m, int train) {
     openblas_set_num_threads(1);
+    if (m->cuda) { dev_begin(m); return; }
     if (train) train_state(m);
     if (train && m->train_off < m->dirty_lo) m->dirty_lo = m->train_off;
     if (train) grads_flush(m);   /* a backward adds to the scaled gradients */
+}
+
+/* The step's three phases on either device: model.c's layers or their CUDA twins. */
+static void run_forward(Model *m, int train) {
+    if (!m->cuda) { body_forward(m, train); return; }
+    Plan *p = &m->plan;
+    int maxpos = 1;
+    for (int i = 0; i < p->n; i++) if (p->pos[i] + 1 > maxpos) maxpos = p->pos[i] + 1;
+    rope_prepare(m, maxpos);
+    uint64_t *keys = xmalloc(sizeof(uint64_t) * 2 * (size_t)m->L);
+    for (int l = 0; l < m->L; l++) { keys[2 * l] = drop_key(m, l, 0); keys[2 * l + 1] = drop_key(m, l, 1); }
+    CudaDrop d = {train && m->drop_p > 0, m->drop_p, keys};
+    cuda_forward(m->cuda, p, m->rope_cos, m->rope_sin, m->rope_n, &d, &m->flops);
+    free(keys);
+    if (train) cuda_head_begin(m->cuda);
+}
+static void run_head(Model *m, const float *src, float *dsrc, const int *rows, int nr, const Item *items, int ni,
+                     float lambda, int train, double *Ln, double *Lc) {
+    if (!m->cuda) { head_step(m, src, dsrc, rows, nr, items, ni, lambda, train, Ln, Lc); return; }
+    if (!train) head_reserve(m, (size_t)nr, (size_t)ni);   /* host room for model_last_logits */
+    m->last_nr = nr;
+    m->logits_stale = !train;
+    cuda_head(m->cuda, rows, nr, items, ni, lambda, train, head_frozen(m), m->freeze < m->L, Ln, Lc, &m->flops);
+}
+static void run_backward(Model *m, int train) {
+    if (!m->cuda) { body_backward(m, train); return; }
+    uint64_t *keys = xmalloc(sizeof(uint64_t) * 2 * (size_t)m->L);
+    for (int l = 0; l < m->L; l++) { keys[2 * l] = drop_key(m, l, 0); keys[2 * l + 1] = drop_key(m, l, 1); }
+    CudaDrop d = {train && m->drop_p > 0, m->drop_p, keys};
+    cuda_backward(m->cuda, &m->plan, &d, m->freeze, &m->flops);
+    free(keys);
+    dev_end(m, 1 << CUDA_GRADS);
 }
 
 /* ------------------------------------------------------------- CFT step ---- */
@@ -1151,7 +1230,7 @@ float model_cft_step(Model *m, const CftBatch *bt, float lambda, int train, floa
     step_begin(m, train);
     int B = bt->B, R = bt->R, V = m->V;
     plan_build(m, B, bt->T, bt->tokens, bt->lengths, bt->Tc, bt->cf_tokens, bt->cf_lengths);
-    acts_prepare(m);
+    if (!m->cuda) acts_prepare(m);
     Plan *p = &m->plan;
     /* output rows: normal response positions, then counterfactual ones */
     int *rows = xmalloc(sizeof(int) * (size_t)(2 * B * R + 1));
@@ -1184,17 +1263,17 @@ float model_cft_step(Model *m, const CftBatch *bt, float lambda, int train, floa
                 k++;
             }
     }
-    m->pruned = m->prune_last;
+    m->pruned = m->prune_last && !m->cuda;        /* the CUDA twin runs the full last block */
     if (m->pruned) prune_prepare(m, rows, nr);    /* rows now index the compact last-layer rows */
-    body_forward(m, train);
+    run_forward(m, train);
     const float *src = m->pruned ? m->pr.out : m->a.res[m->L];
     float *dsrc = m->pruned ? m->pr.dresc : m->a.dres;
     double ln = 0, lc = 0;
-    if (train) memset(dsrc, 0, sizeof(float) * (size_t)(m->pruned ? m->pr.mc : p->n) * m->C);
-    head_step(m, src, dsrc, rows, nr, items, ni, lambda, train, &ln, &lc);
+    if (train && !m->cuda) memset(dsrc, 0, sizeof(float) * (size_t)(m->pruned ? m->pr.mc : p->n) * m->C);
+    run_head(m, src, dsrc, rows, nr, items, ni, lambda, train, &ln, &lc);
     free(rows); free(items);
     if (train) {
-        body_backward(m, train);
+        run_backward(m, train);
         if (m->drop_p > 0) m->drop_calls++;
     }
     if (Ln) *Ln = (float)ln;
@@ -1206,14 +1285,14 @@ float model_cft_step(Model *m, const CftBatch *bt, float lambda, int train, floa
 float model_lm_step(Model *m, int B, int T, const int *tokens, const int *lengths, int train) {
     step_begin(m, train);
     plan_build(m, B, T, tokens, lengths, 0, NULL, NULL);
-    acts_prepare(m);
+    if (!m->cuda) acts_prepare(m);
     Plan *p = &m->plan;
     m->pruned = 0;    /* every position has a label: nothing to prune */
-    body_forward(m, train);
+    run_forward(m, train);
     long count = 0;
     for (int b = 0; b < B; b++) if (lengths[b] > 1) count += lengths[b] - 1;
     double ln = 0, lc = 0;
-    if (train) memset(m->a.dres, 0, sizeof(float) * (size_t)p->n * m->C);
+    if (train && !m->cuda) memset(m->a.dres, 0, sizeof(float) * (size_t)p->n * m->C);
     if (count > 0) {
         /* the head runs over chunks of output rows to bound the (rows, V) logits buffer */
         const int CH = 512;
@@ -1225,13 +1304,13 @@ float model_lm_step(Model *m, int B, int T, const int *tokens, const int *length
             for (int t = 0; t + 1 < lengths[b]; t++) {
                 items[nr] = (Item){nr, -1, tokens[(size_t)b * T + t + 1], wgt, 0};
                 rows[nr++] = p->seq[b].qoff + t;
-                if (nr == CH) { head_step(m, m->a.res[m->L], m->a.dres, rows, nr, items, nr, 0, train, &ln, &lc); nr = 0; }
+                if (nr == CH) { run_head(m, m->a.res[m->L], m->a.dres, rows, nr, items, nr, 0, train, &ln, &lc); nr = 0; }
             }
-        if (nr) head_step(m, m->a.res[m->L], m->a.dres, rows, nr, items, nr, 0, train, &ln, &lc);
+        if (nr) run_head(m, m->a.res[m->L], m->a.dres, rows, nr, items, nr, 0, train, &ln, &lc);
         free(rows); free(items);
     }
     if (train) {
-        body_backward(m, train);
+        run_backward(m, train);
         if (m->drop_p > 0) m->drop_calls++;
     }
     return (float)ln;
@@ -1241,6 +1320,7 @@ float model_lm_step(Model *m, int B, int T, const int *tokens, const int *length
 /* Only what a backward may have written since the last call is cleared: frozen gradients stay
  * zero without being touched (their pages are never even committed). */
 void model_zero_grad(Model *m) {
+    if (m->cuda) { dev_begin(m); cuda_zero_grad(m->cuda, m->train_off); dev_end(m, 1 << CUDA_GRADS); return; }
     train_state(m);
     /* in blocks over the threads: one memset of 540 MB (SmolLM2) does not reach the bandwidth */
     const size_t CH = 1 << 18, lo = m->dirty_lo, N = m->nparams;
@@ -1256,6 +1336,7 @@ void model_zero_grad(Model *m) {
 }
 
 float model_grad_norm(const Model *m) {
+    if (m->cuda) { dev_begin((Model *)m); return (float)sqrt(cuda_grad_sumsq(m->cuda, m->train_off)); }
     if (!m->grads) return 0.0f;   /* nothing has trained: every gradient is zero */
     /* fixed chunking (independent of threads), chunk sums added in order: deterministic */
     /* over the trainable parameters only (frozen gradients are zero anyway) */
@@ -1295,6 +1376,7 @@ static void grads_flush(Model *m) {
     m->gscale = 1.0f;
 }
 void model_scale_grads(Model *m, float s) {
+    if (m->cuda) { dev_begin(m); cuda_scale_grads(m->cuda, m->train_off, s); dev_end(m, 1 << CUDA_GRADS); return; }
     train_state(m);
     if (m->gscale != 1.0f) grads_flush(m);   /* (G*a)*b is not G*(a*b) in floats */
     m->gscale = s;
@@ -1304,13 +1386,19 @@ void model_scale_grads(Model *m, float s) {
  * v = b2 v + (1-b2) g^2; p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps) */
 void model_adamw(Model *m, float lr, float beta1, float beta2, float eps, float wd, long step) {
     if (step < 1) die(EXIT_USAGE, "model_adamw: step must be >= 1");
-    train_state(m);
+    if (!m->cuda) train_state(m);
     double bc1 = 1.0 - pow((double)beta1, (double)step);
     double bc2 = 1.0 - pow((double)beta2, (double)step);
     float step_size = (float)((double)lr / bc1);
     float bc2s = (float)sqrt(bc2);
     float decay = (float)(1.0 - (double)lr * (double)wd);
     float omb1 = (float)(1.0 - (double)beta1), omb2 = (float)(1.0 - (double)beta2);
+    if (m->cuda) {
+        dev_begin(m);
+        cuda_adamw(m->cuda, m->train_off, step_size, bc2s, decay, beta1, beta2, omb1, omb2, eps);
+        dev_end(m, 1 << CUDA_PARAMS | 1 << CUDA_ADAM_M | 1 << CUDA_ADAM_V);
+        return;
+    }
     float *P = m->params, *G = m->grads, *M = m->adam_m, *Vv = m->adam_v, gs = m->gscale;
     int nt = m->threads;
     /* frozen parameters (a buffer prefix) are skipped: bitwise unchanged, no weight decay */

@@ -116,6 +116,14 @@ void model_set_prune_last(Model *m, int on);
  * Frozen layers keep no activations for the backward (less memory). */
 void model_set_freeze_layers(Model *m, int n);
 int model_freeze_layers(const Model *m);
+/* Run the steps on device "cpu" (the default; a no-op) or "cuda" (model_cuda.h: the CUDA twin
+ * of this module, GEMMs in precision "tf32" or "fp32"). Dies with the reason, in one line, when
+ * no GPU can be used or the build has no CUDA. Everything else in this interface keeps working:
+ * model_params / model_grads / model_adam_m / model_adam_v return current host copies (and
+ * what the caller writes there reaches the device before its next step), model_save saves
+ * what the device trained. The last block is not pruned on cuda (same math). */
+void model_set_device(Model *m, const char *device, const char *precision);
+const char *model_device_name(const Model *m);   /* "cpu", or the GPU's name */
 /* FLOPs performed by the model so far (GEMMs + attention, counted as the work is done). */
 double model_flops(const Model *m);
 /* Logits (rows, V) of the last model_cft_step with train == 0: the normal response rows

@@ -1,0 +1,81 @@
+#!/bin/bash
+# The CUDA twin of the model (tools/lib/llm/model_cuda.cu) against the CPU path, on a machine
+# with a GPU; without one it SKIPS (exit 77, the reason on the last line), never passes.
+#  - model-check dump on both devices, small random configs (Qwen2 and Llama layouts, tied and
+#    untied, GQA, dropout with the same masks, frozen layers, no shared prefix, no
+#    counterfactual pass, a longer batch) and a 2-layer slice of the real SmolLM2 when it is
+#    installed: eval logits, L_n / L_c, every gradient tensor of a CFT step, the weights after
+#    two AdamW steps, the LM-objective gradients. Tolerance per tensor max|d| <= rtol max|ref|:
+#    fp32 GEMMs rtol 1e-4 (the backbone issue's logits bound), TF32 GEMMs rtol 3e-2;
+#  - cft-step trained on cuda: its loss log follows the CPU run's (TF32, 2e-2), the
+#    checkpoint it saves loads on the CPU and decodes there, and a state saved on the GPU
+#    resumes on the CPU.
+# The driver of the whole check on a GPU machine is bench/gpu.sh.
+source "$ROOT/tests/lib.sh"
+PY=${PY:-python3}
+rc=0; "$BIN/model-check" dump --device cuda --out probe -q 2> probe.err || rc=$?
+if [ "$rc" != 0 ]; then
+  grep -Eq 'no usable CUDA device|no CUDA support' probe.err || die "probe failed otherwise (rc $rc): $(cat probe.err)"
+  echo "SKIP: $(sed 's/^model-check: //' probe.err | head -n 1)"
+  exit 77
+fi
+cfgs=(
+  "--bias 1 --tied 0"
+  "--bias 0 --tied 1"
+  "--dropout 0.1"
+  "--freeze-layers 1"
+  "--share 0"
+  "--cf-len 0"
+  "--layers 2 --hidden 64 --heads 4 --kv-heads 1 --ffn 96 --vocab 300 --batch 6 --len 80 --cf-len 40 --resp 8"
+)
+SMOL="$ROOT/build/models/smollm2"
+[ -f "$SMOL/config.json" ] && cfgs+=("--init $SMOL --keep-layers 2 --batch 2 --len 40 --cf-len 20 --resp 6 --init-std 0")
+n=0
+for c in "${cfgs[@]}"; do
+  n=$((n+1))
+  # shellcheck disable=SC2086
+  "$BIN/model-check" dump --out cpu$n $c --seed $n -q
+  for prec in fp32 tf32; do
+    rtol=1e-4; [ $prec = tf32 ] && rtol=3e-2
+    # shellcheck disable=SC2086
+    "$BIN/model-check" dump --device cuda --precision $prec --out gpu$n$prec $c --seed $n -q
+    "$PY" "$ROOT/tests/cuda_parity.py" cpu$n gpu$n$prec --rtol $rtol --label "[$c] $prec" || die "parity: $c ($prec)"
+  done
+done
+# cft-step on the GPU: the same run as on the CPU, saved and decoded on the CPU
+"$PY" "$ROOT/tests/cft_data.py" "$DATA_ROOT" d 40
+"$BIN/mkcorpus" --mode spm --items d/items.jsonl --prompts d/train.prompts.jsonl -o spm.txt
+"$ROOT/tools/spm-train.sh" spm.txt tok.model 600
+cat > cfg.json <<'J'
+{"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+ "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "max_position_embeddings": 256,
+ "tie_word_embeddings": true}
+J
+COMMON=(--train d/train.prompts.jsonl --valid d/valid.prompts.jsonl --config cfg.json --tokenizer tok.model
+        --max-samples 64 --batch 16 --micro-batch 8 --max-len 160 --epochs 1 --lr 3e-3 --warmup 1
+        --dropout 0.05 --threads 2 --seed 7 --lambda 0.1 --beta-prime 1.6 -q)
+"$BIN/cft-step" "${COMMON[@]}" --out C --log C.log
+"$BIN/cft-step" "${COMMON[@]}" --out G --log G.log --device cuda
+"$PY" - <<'PY' || die "GPU loss log does not follow the CPU's"
+import json
+c = [json.loads(l) for l in open("C.log") if '"epoch_end"' not in l]
+g = [json.loads(l) for l in open("G.log") if '"epoch_end"' not in l]
+assert len(c) == len(g) == 4, (len(c), len(g))
+for a, b in zip(c, g):
+    for k in ("loss", "L_n", "L_c", "grad_norm"):
+        assert abs(a[k] - b[k]) <= 2e-2 * abs(a[k]) + 1e-6, (a["step"], k, a[k], b[k])
+PY
+"$BIN/cft-step" --eval d/valid.prompts.jsonl --init G -q > g_eval.json          # GPU-trained, evaluated on the CPU
+"$BIN/cft-step" --eval d/valid.prompts.jsonl --init G --device cuda -q > g_eval_cuda.json
+"$PY" -c "
+import json; a = json.load(open('g_eval.json')); b = json.load(open('g_eval_cuda.json'))
+assert abs(a['L_n'] - b['L_n']) <= 2e-2 * abs(a['L_n']), (a, b)" || die "eval on cpu vs cuda"
+head -n 3 d/valid.prompts.jsonl | "$BIN/decode" --model G --beams 3 --max-new-tokens 8 -q > pred.jsonl
+[ "$(wc -l < pred.jsonl)" = 3 ] || die "decode of the GPU-trained checkpoint"
+# a state saved on the GPU resumes on the CPU (the run identity does not include the device)
+rc=0; CFT_TEST_KILL_AT_STEP=4 "$BIN/cft-step" "${COMMON[@]}" --out R --device cuda --save-every 2 2> /dev/null || rc=$?
+[ "$rc" = 137 ] || die "the killed cuda run exited $rc"
+[ -f R.state/optimizer.safetensors ] || die "no state saved by the cuda run"
+"$BIN/cft-step" "${COMMON[@]}" --out R --auto-resume     # continues on the CPU
+[ -f R/model.safetensors ] || die "the CPU did not finish the GPU's run"
+echo "cuda parity: ${#cfgs[@]} configs x fp32/tf32, cft-step, eval, decode: ok"
