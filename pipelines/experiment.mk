@@ -153,13 +153,25 @@ $(R)/%/config.json: $(BASE_DIR)/config.json $$(call PAIRS_OF,$$*) $(D)/valid.pro
 # runs/<DS>/<model>.<dec>[.nohist].pred.jsonl ; nohist = prompts without the behaviour sequence (Fig. 4)
 BEAMS_OF = $(or $(BEAMS_$(word 2,$(subst ., ,$(1)))),$(DS_BEAMS))
 RETURN_OF = $(or $(RETURN_$(word 2,$(subst ., ,$(1)))),$(call BEAMS_OF,$(1)))
+# DS_RESULTS = a directory (results/<DS>, committed): decode and ground run through
+# pipelines/resumable.sh in chunks of DS_CHUNK prompts, each finished chunk kept there, keyed
+# by the model's weights, the input and the command; a long run stopped at the end of a session
+# continues in the next one, on another machine too (the fine-tunes are deterministic for a
+# given thread count, and a retrained model that differs is refused by the key).
+DS_RESULTS ?=
+DS_CHUNK ?= 250
+MODEL_OF = $(firstword $(subst ., ,$(1)))
+DECODE_ARGS = --model $(R)/$(call MODEL_OF,$*) --beams $(call BEAMS_OF,$*) --return $(call RETURN_OF,$*) \
+	    --max-new-tokens $(DS_MAXNEW) --threads $(THREADS) $(DEC_$(word 2,$(subst ., ,$*)))
+GROUND_ARGS = --model $(R)/$(call MODEL_OF,$*) --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS)
+RESUMABLE = ./pipelines/resumable.sh $(DS_RESULTS)/$(1).gz $(DS_CHUNK) $(2) $@ $(R)/$(call MODEL_OF,$*)/model.safetensors --
 $(R)/%.pred.jsonl: $$(R)/$$(firstword $$(subst ., ,$$*))/config.json $(D)/test.prompts.jsonl $(D)/test.nohist.prompts.jsonl
-	@m=$(firstword $(subst ., ,$*)); in=$(D)/test.prompts.jsonl; \
-	  case $* in *.nohist) in=$(D)/test.nohist.prompts.jsonl;; esac; \
-	  $(TIMED) decode-$* $(B)/decode --model $(R)/$$m --beams $(call BEAMS_OF,$*) --return $(call RETURN_OF,$*) \
-	    --max-new-tokens $(DS_MAXNEW) --threads $(THREADS) $(DEC_$(word 2,$(subst ., ,$*))) < $$in > $@.tmp && mv $@.tmp $@
+	@in=$(D)/test.prompts.jsonl; case $* in *.nohist) in=$(D)/test.nohist.prompts.jsonl;; esac; \
+	  if [ -n "$(DS_RESULTS)" ]; then $(TIMED) decode-$* $(call RESUMABLE,$*.pred.jsonl,$$in) $(B)/decode -q $(DECODE_ARGS); \
+	  else $(TIMED) decode-$* $(B)/decode $(DECODE_ARGS) < $$in > $@.tmp && mv $@.tmp $@; fi
 $(R)/%.ranked.jsonl: $(R)/%.pred.jsonl
-	$(TIMED) ground-$* $(B)/ground --model $(R)/$(firstword $(subst ., ,$*)) --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) < $< > $@.tmp && mv $@.tmp $@
+	@if [ -n "$(DS_RESULTS)" ]; then $(TIMED) ground-$* $(call RESUMABLE,$*.ranked.jsonl,$<) $(B)/ground -q $(GROUND_ARGS); \
+	  else $(TIMED) ground-$* $(B)/ground $(GROUND_ARGS) < $< > $@.tmp && mv $@.tmp $@; fi
 $(R)/mostpop.ranked.jsonl: $(D)/test.use.jsonl
 	@mkdir -p $(R)
 	$(B)/mostpop --items $(D)/items.jsonl -n $(DS_TOPN) < $< > $@.tmp && mv $@.tmp $@
@@ -294,7 +306,8 @@ EPOCH_GRID ?= $(DS_EPOCHS)
 # the backbone issue's cheaper knob beside full fine-tuning: 0 = train every layer, n = freeze
 # layers 0..n-1 and the embedding (cft-step --freeze-layers); points lr<l>-e<e>[-f<n>]
 FREEZE_GRID ?= 0
-# which validation decoding selects: val (BIGRec's), vald3 (D3's) or vald3x (D3's exact ranking)
+# what selects: the validation decoding val (BIGRec's), vald3 (D3's), vald3x (D3's exact ranking), or
+# loss: the best epoch's validation L_n (when the validation split is too small to rank by)
 LR_SELECT  ?= val
 # the validation decodings computed at every point (the selecting one among them)
 LR_DECODINGS ?= val vald3 vald3x

@@ -1,0 +1,41 @@
+#!/bin/bash
+# pipelines/resumable.sh, the chunked line-for-line runner that carries decode / ground across
+# sessions: a failed chunk leaves the store as it was; a rerun continues from the last full
+# chunk and ends byte-identical to an uninterrupted run; a store made by another model, input
+# or command is refused; a command that loses or adds lines is an error.
+source "$ROOT/tests/lib.sh"
+RS="$ROOT/pipelines/resumable.sh"
+seq 1 10 | sed 's/^/{"id": /; s/$/}/' > in.jsonl
+echo weights-a > model.a; echo weights-b > model.b
+"$RS" ref.gz 3 in.jsonl ref.out model.a -- cat
+same in.jsonl ref.out
+[ "$(zcat ref.gz | wc -l)" = 10 ] || die "store"
+# a command that fails in its third chunk: the store keeps the first two chunks (6 lines)
+cat > flaky.sh <<'S'
+#!/bin/bash
+c=$(cat count 2>/dev/null || echo 0); echo $((c + 1)) > count
+[ "$c" -lt 2 ] || exit 9
+cat
+S
+chmod +x flaky.sh
+rc=0; "$RS" st.gz 3 in.jsonl out.jsonl model.a -- ./flaky.sh 2> err.txt || rc=$?
+[ "$rc" != 0 ] || die "a failing command did not fail the run"
+[ ! -e out.jsonl ] || die "output written by a failed run"
+[ "$(zcat st.gz | wc -l)" = 6 ] || die "store after the failure holds $(zcat st.gz | wc -l) lines, want 6"
+rm count
+# rerun (the same key: the script's content is not part of it, its command line is)
+echo 0 > count
+"$RS" st.gz 3 in.jsonl out.jsonl model.a -- ./flaky.sh
+same in.jsonl out.jsonl
+[ "$(cat count)" = 2 ] || die "the rerun ran $(cat count) chunks, want 2 (lines 7-9, 10)"
+# another model / input / command: refused, the store untouched
+cp st.gz keep.gz
+expect_fail 1 'made by another model' "$RS" st.gz 3 in.jsonl o2 model.b -- ./flaky.sh
+expect_fail 1 'made by another model' "$RS" st.gz 3 in.jsonl o2 model.a -- cat
+head -n 9 in.jsonl > in9.jsonl
+expect_fail 1 'made by another model' "$RS" st.gz 3 in9.jsonl o2 model.a -- ./flaky.sh
+same st.gz keep.gz
+# a command that drops a line
+expect_fail 1 'wrote 2 lines for 3 input lines' "$RS" bad.gz 3 in.jsonl o3 model.a -- head -n 2
+expect_fail 1 'CHUNK must be' "$RS" bad2.gz 0 in.jsonl o3 model.a -- cat
+echo ok
