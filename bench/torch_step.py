@@ -11,7 +11,10 @@ AdamW. Two implementations:
                 residual dropout 0.05) with logits only at the response positions
                 (--full-logits: at every position)           -> bench torch-plain-cft-<cfg>
 gflops counts the FLOPs the step performs (full attention squares, logits as computed).
-usage: torch_step.py --config A|B|smollm2 [--impl hf|plain] [--iters N] [--threads N]
+On a GPU (bench/gpu.sh): --device cuda [--bf16] runs the hf implementation there, bf16 autocast
+as the authors' HF Trainer (bf16=True) does; the -b64 configs are the paper's batch of 64.
+usage: torch_step.py --config A|B|smollm2|smollm2-b64|qwen2.5-b64 [--impl hf|plain] [--iters N]
+       [--threads N] [--device cpu|cuda] [--bf16]
 """
 import argparse
 import math
@@ -21,7 +24,9 @@ import torch
 
 CFG = {"A": dict(C=128, L=2, NH=4, KVH=2, F=352, V=4000, T=100, Tc=30, B=16, bias=True),
        "B": dict(C=256, L=4, NH=4, KVH=2, F=704, V=8000, T=160, Tc=48, B=16, bias=True),
-       "smollm2": dict(C=576, L=30, NH=9, KVH=3, F=1536, V=49152, T=150, Tc=52, B=4, bias=False)}
+       "smollm2": dict(C=576, L=30, NH=9, KVH=3, F=1536, V=49152, T=150, Tc=52, B=4, bias=False),
+       "smollm2-b64": dict(C=576, L=30, NH=9, KVH=3, F=1536, V=49152, T=150, Tc=52, B=64, bias=False),
+       "qwen2.5-b64": dict(C=896, L=24, NH=14, KVH=2, F=4864, V=151936, T=150, Tc=52, B=64, bias=True)}
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--config", required=True, choices=CFG)
@@ -30,7 +35,12 @@ ap.add_argument("--warmup", type=int, default=1)
 ap.add_argument("--threads", type=int, default=0)
 ap.add_argument("--impl", choices=("hf", "plain"), default="hf")
 ap.add_argument("--full-logits", action="store_true")
+ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+ap.add_argument("--bf16", action="store_true")
 a = ap.parse_args()
+if a.device == "cuda" and a.impl != "hf":
+    ap.error("--device cuda runs the hf implementation (the authors' recipe)")
+dev = torch.device(a.device)
 c = CFG[a.config]
 if a.threads:
     torch.set_num_threads(a.threads)
@@ -119,13 +129,14 @@ if a.impl == "hf":
             self.m = hf
 
         def forward(self, tok, lens, pos_sel=None):
-            am = (torch.arange(tok.shape[1])[None] < lens[:, None]).long()
+            am = (torch.arange(tok.shape[1], device=tok.device)[None] < lens[:, None]).long()
             return self.m(input_ids=tok, attention_mask=am).logits
     m = HF()
     a.full_logits = True
 else:
     m = Model()
 a.resp_logits = not a.full_logits
+m = m.to(dev)
 opt = torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=0.0)
 tok = torch.randint(2, V, (B, T))
 shared = Tc - R - 8
@@ -138,16 +149,25 @@ cpos = torch.arange(Tc - R - 1, Tc - 1)[None].repeat(B, 1)
 labels = tok[:, T - R:]
 w = 1.0 - (1.0 - 0.75) * torch.arange(R).float() / (R - 1)     # Eq. 5, beta 0.25
 w = (w[None].repeat(B, 1) / (w.sum() * B))
+tok, ctok, lens, clens, rpos, cpos, labels, w = (x.to(dev) for x in (tok, ctok, lens, clens, rpos, cpos, labels, w))
+bidx = torch.arange(B, device=dev)[:, None]
+
+
+def sync():
+    if a.device == "cuda":
+        torch.cuda.synchronize()
 
 
 def step():
     opt.zero_grad()
-    if a.resp_logits:
-        zh = m(tok, lens, rpos)
-        z0 = m(ctok, clens, cpos)
-    else:
-        zh = m(tok, lens)[torch.arange(B)[:, None], rpos]
-        z0 = m(ctok, clens)[torch.arange(B)[:, None], cpos]
+    with torch.autocast(a.device, dtype=torch.bfloat16, enabled=a.bf16):
+        if a.resp_logits:
+            zh = m(tok, lens, rpos)
+            z0 = m(ctok, clens, cpos)
+        else:
+            zh = m(tok, lens)[bidx, rpos]
+            z0 = m(ctok, clens)[bidx, cpos]
+    zh, z0 = zh.float(), z0.float()
     ce = torch.nn.functional.cross_entropy
     ln = (w * ce(zh.reshape(-1, V), labels.reshape(-1), reduction="none").view(B, R)).sum()
     lc = (w * ce((zh - z0).reshape(-1, V), labels.reshape(-1), reduction="none").view(B, R)).sum()
@@ -169,11 +189,13 @@ def flops():
 m.train()
 for _ in range(a.warmup):
     step()
+sync()
 t0, c0 = time.time(), time.process_time()
 for _ in range(a.iters):
     step()
+sync()
 dt = (time.time() - t0) / a.iters
 cpu = (time.process_time() - c0) / a.iters
 name = f"torch-{'' if a.impl == 'hf' else 'plain-'}cft{'-fulllogits' if a.impl == 'plain' and a.full_logits else ''}-{a.config}"
 print(f"bench {name} samples_per_s={B / dt:.2f} gflops={flops() / dt / 1e9:.1f} step_ms={dt * 1e3:.1f} "
-      f"cpu_ms={cpu * 1e3:.1f} threads={torch.get_num_threads()}", flush=True)
+      f"cpu_ms={cpu * 1e3:.1f} threads={torch.get_num_threads()} device={a.device}{' bf16' if a.bf16 else ''}", flush=True)

@@ -43,9 +43,13 @@ for c in "${cfgs[@]}"; do
   done
 done
 # cft-step on the GPU: the same run as on the CPU, saved and decoded on the CPU
-"$PY" "$ROOT/tests/cft_data.py" "$DATA_ROOT" d 40
-"$BIN/mkcorpus" --mode spm --items d/items.jsonl --prompts d/train.prompts.jsonl -o spm.txt
-"$ROOT/tools/spm-train.sh" spm.txt tok.model 600
+# (a GPU machine has no ../shared/data: bench/gpu-pack.sh makes these files and CUDA_TEST_DATA names them)
+if [ -n "${CUDA_TEST_DATA:-}" ]; then cp -r "$CUDA_TEST_DATA"/. .
+else
+  "$PY" "$ROOT/tests/cft_data.py" "$DATA_ROOT" d 40
+  "$BIN/mkcorpus" --mode spm --items d/items.jsonl --prompts d/train.prompts.jsonl -o spm.txt
+  "$ROOT/tools/spm-train.sh" spm.txt tok.model 600
+fi
 cat > cfg.json <<'J'
 {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
  "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "max_position_embeddings": 256,
