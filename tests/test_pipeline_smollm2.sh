@@ -4,13 +4,19 @@
 # (configs/datasets/ml100k-smollm2-smoke.mk): byte-level BPE tokenizer.json, the Llama variant,
 # BIGRec and CFT fine-tunes from the imported weights, decode (BIGRec, D3, D3 10 beams, D3
 # exact), ground, metrics, report. Checks the chain and the tokenizer seams, not the numbers.
+# Decode and ground run resumable (DS_RESULTS, chunks of 3 prompts), as the long studies do.
 source "$ROOT/tests/lib.sh"
 [ -f "$ROOT/build/backbones/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" ] || die "backbone missing: run 'make backbones'"
 DS=ml100k-smollm2-smoke
-M="make -C $ROOT --no-print-directory BIN=$BIN DATA_ROOT=$DATA_ROOT DATA_DIR=$T/data RUNS_DIR=$T/runs REPORTS_DIR=$T/reports DATASET=$DS THREADS=2"
+M="make -C $ROOT --no-print-directory BIN=$BIN DATA_ROOT=$DATA_ROOT DATA_DIR=$T/data RUNS_DIR=$T/runs REPORTS_DIR=$T/reports DATASET=$DS THREADS=2 DS_RESULTS=$T/results/$DS DS_CHUNK=3"
 $M table3-one > make.log 2>&1 || { tail -30 make.log; die "make table3-one failed"; }
 R=$T/runs/$DS; D=$T/data/$DS
 grep -q '^| D3+CFT (exact) |' $T/reports/table3-$DS.md || die "report lacks the D3+CFT (exact) row"
+# every decode and ground went through the chunk store: its lines are the run's, 3 chunks of 8 prompts
+for f in bigrec.bigrec.pred cft.d3.ranked cft.d3x.pred; do
+  cmp -s <(zcat $T/results/$DS/$f.jsonl.gz) $R/$f.jsonl || die "$f: the chunk store differs from the run's file"
+  [ "$(zcat $T/results/$DS/$f.jsonl.gz | wc -l)" = 8 ] || die "$f: chunk store size"
+done
 # the fine-tuned checkpoints are Llama checkpoints with the model's own tokenizer
 for m in bigrec cft; do
   grep -q '"model_type":	"llama"' $R/$m/config.json || die "$m: not a llama checkpoint"
