@@ -69,6 +69,7 @@ static void usage(int code) {
 "  --constrain FILE       D3: only catalogue titles (items.jsonl) can be generated\n"
 "  --batch N              prompts decoded together (16)\n"
 "  --threads N            threads (default: all cores)\n"
+"  --device cpu|cuda      (cpu) cuda is not written yet for decoding: it says so and exits 2\n"
 "  --tokenizer FILE       tokenizer.model or tokenizer.json (default: DIR's)\n"
 "  --eos ID               end-of-sequence id (default config.json eos_token_id, else the\n"
 "                         tokenizer's)\n"
@@ -386,6 +387,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--constrain-ids")) constrain_ids = NEXT();
         else if (!strcmp(a, "--batch")) batch = atoi(NEXT());
         else if (!strcmp(a, "--threads")) threads = atoi(NEXT());
+        else if (!strcmp(a, "--device")) {
+            const char *dv = NEXT();
+            if (!strcmp(dv, "cuda"))
+                die(EXIT_USAGE, "--device cuda: %s has no CUDA path yet (the CUDA twin covers cft-step's training and evaluation; README, Limits)", g_prog);
+            if (strcmp(dv, "cpu")) die(EXIT_USAGE, "--device: expected cpu or cuda, got '%s'", dv);
+        }
         else if (!strcmp(a, "--tokenizer")) tok_path = NEXT();
         else if (!strcmp(a, "--eos")) eos = atoi(NEXT());
         else if (!strcmp(a, "--prompt-ids")) prompt_ids = 1;

@@ -46,6 +46,7 @@ static void usage(int code) {
 "  -n N                items per ranked list (50)\n"
 "  --batch N           titles per forward batch (128)\n"
 "  --threads N         threads (default: all cores)\n"
+"  --device cpu|cuda   (cpu) cuda is not written yet for grounding: it says so and exits 2\n"
 "  --tokenizer FILE    tokenizer.model or tokenizer.json (default: DIR's)\n"
 "  --no-cache          neither read nor write DIR/item_emb.*.safetensors\n"
 "  --timing            print `ground-timing key=value ...` on stderr (even with -q)\n"
@@ -129,6 +130,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "-n")) topn = atoi(NEXT());
         else if (!strcmp(a, "--batch")) batch = atoi(NEXT());
         else if (!strcmp(a, "--threads")) threads = atoi(NEXT());
+        else if (!strcmp(a, "--device")) {
+            const char *dv = NEXT();
+            if (!strcmp(dv, "cuda"))
+                die(EXIT_USAGE, "--device cuda: %s has no CUDA path yet (the CUDA twin covers cft-step's training and evaluation; README, Limits)", g_prog);
+            if (strcmp(dv, "cpu")) die(EXIT_USAGE, "--device: expected cpu or cuda, got '%s'", dv);
+        }
         else if (!strcmp(a, "--tokenizer")) tok_path = NEXT();
         else if (!strcmp(a, "--no-cache")) use_cache = 0;
         else if (!strcmp(a, "--timing")) timing = 1;

@@ -184,8 +184,10 @@ static void acts_prepare(CudaModel *cm) {
     size_t n = (size_t)cm->n, L = (size_t)y->L, C = y->C, QD = y->QD, KVD = y->KVD, F = y->F;
     size_t per = n * (4 * C + 2 + 2 * QD + 2 * KVD + 3 * F) + cm->natt;
     size_t wmax = std::max(std::max(C, QD), 2 * F);
-    size_t scratch = n * (3 * C + 2 * QD + 2 * KVD + 3 * F) + cm->natt + 2 * cm->nidx * KVD +
-                     (size_t)cdiv((long)n, COL_CHUNK) * wmax;
+    /* column-sum partials: a layer's n rows, or the head's (at most 2n: a counterfactual item
+     * may read a normal row another item reads) */
+    size_t ncol = (size_t)cdiv(2 * (long)n, COL_CHUNK) * wmax;
+    size_t scratch = n * (3 * C + 2 * QD + 2 * KVD + 3 * F) + cm->natt + 2 * cm->nidx * KVD + ncol;
     size_t need = per * L + n * C + scratch;
     if (need > cm->acap) {
         cudaFree(cm->abuf);
@@ -206,7 +208,7 @@ static void acts_prepare(CudaModel *cm) {
     cm->t1 = take(n * C); cm->dres = take(n * C); cm->dln = take(n * C); cm->dq = take(n * QD);
     cm->dk = take(n * KVD); cm->dv = take(n * KVD); cm->dao = take(n * QD); cm->dgu = take(n * 2 * F);
     cm->dh = take(n * F); cm->dS = take(cm->natt); cm->kpart = take(cm->nidx * KVD); cm->vpart = take(cm->nidx * KVD);
-    cm->colpart = take((size_t)cdiv((long)n, COL_CHUNK) * wmax);
+    cm->colpart = take(ncol);
     if ((size_t)(q - cm->abuf) > cm->acap) die(EXIT_IO, "model_cuda: internal error: activation arena overflow");
 }
 
