@@ -318,7 +318,7 @@ $(foreach l,$(LR_GRID),$(foreach e,$(EPOCH_GRID),$(foreach f,$(FREEZE_GRID),$(ev
 .PHONY: lr-sweep lr-sweep-one
 lr-sweep-one: $(D)/train.pairs.jsonl $(D)/valid.eval.prompts.jsonl $(BASE_DIR)/config.json $(R)/mostpop.val.metrics.json
 	parallel -j $(GRID_JOBS) $(GRID_PARALLEL_OPTS) --halt now,fail=1 \
-	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(foreach d,$(sort $(LR_SELECT) $(LR_DECODINGS)),$(R)/{}.$(d).metrics.json)' ::: $(LR_POINTS)
+	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(foreach d,$(sort $(filter-out loss,$(LR_SELECT)) $(LR_DECODINGS)),$(R)/{}.$(d).metrics.json) $(R)/{}/config.json' ::: $(LR_POINTS)
 	/usr/bin/python3 pipelines/report.py lrsweep --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk \
 	  --out $(REPORTS_DIR)/lr-$(DATASET) --points "$(LR_POINTS)" --select $(LR_SELECT)
 lr-sweep: all

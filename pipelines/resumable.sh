@@ -31,7 +31,8 @@ done_=$(zcat "$store" | wc -l)
 tmp=$(mktemp "${TMPDIR:-/tmp}/resumable.XXXXXX")
 trap 'rm -f "$tmp" "$tmp.in"' EXIT
 while [ "$done_" -lt "$total" ]; do
-  tail -n +"$((done_ + 1))" "$in" | head -n "$chunk" > "$tmp.in"
+  # awk reads the file itself and stops after the chunk: no pipe to break (pipefail + SIGPIPE)
+  awk -v a="$((done_ + 1))" -v b="$((done_ + chunk))" 'NR > b { exit } NR >= a' "$in" > "$tmp.in"
   n=$(wc -l < "$tmp.in")
   "$@" < "$tmp.in" > "$tmp"
   [ "$(wc -l < "$tmp")" = "$n" ] || die "the command wrote $(wc -l < "$tmp") lines for $n input lines (lines $((done_ + 1))-$((done_ + n)) of $in)"

@@ -38,4 +38,8 @@ same st.gz keep.gz
 # a command that drops a line
 expect_fail 1 'wrote 2 lines for 3 input lines' "$RS" bad.gz 3 in.jsonl o3 model.a -- head -n 2
 expect_fail 1 'CHUNK must be' "$RS" bad2.gz 0 in.jsonl o3 model.a -- cat
+# an input far longer than a chunk (a pipe from the input once died of SIGPIPE here)
+seq 1 200000 > big.txt
+"$RS" big.gz 1000 big.txt big.out model.a -- cat
+same big.txt big.out
 echo ok
