@@ -1194,14 +1194,19 @@ static void step_begin(Model *m, int train) {
 }
 
 /* The step's three phases on either device: model.c's layers or their CUDA twins. */
+/* drop_key of every (layer, branch) of this step, for the device (caller frees) */
+static uint64_t *drop_keys(const Model *m) {
+    uint64_t *keys = xmalloc(sizeof(uint64_t) * 2 * (size_t)m->L);
+    for (int l = 0; l < m->L; l++) { keys[2 * l] = drop_key(m, l, 0); keys[2 * l + 1] = drop_key(m, l, 1); }
+    return keys;
+}
 static void run_forward(Model *m, int train) {
     if (!m->cuda) { body_forward(m, train); return; }
     Plan *p = &m->plan;
     int maxpos = 1;
     for (int i = 0; i < p->n; i++) if (p->pos[i] + 1 > maxpos) maxpos = p->pos[i] + 1;
     rope_prepare(m, maxpos);
-    uint64_t *keys = xmalloc(sizeof(uint64_t) * 2 * (size_t)m->L);
-    for (int l = 0; l < m->L; l++) { keys[2 * l] = drop_key(m, l, 0); keys[2 * l + 1] = drop_key(m, l, 1); }
+    uint64_t *keys = drop_keys(m);
     CudaDrop d = {train && m->drop_p > 0, m->drop_p, keys};
     cuda_forward(m->cuda, p, m->rope_cos, m->rope_sin, m->rope_n, &d, &m->flops);
     free(keys);
@@ -1217,8 +1222,7 @@ static void run_head(Model *m, const float *src, float *dsrc, const int *rows, i
 }
 static void run_backward(Model *m, int train) {
     if (!m->cuda) { body_backward(m, train); return; }
-    uint64_t *keys = xmalloc(sizeof(uint64_t) * 2 * (size_t)m->L);
-    for (int l = 0; l < m->L; l++) { keys[2 * l] = drop_key(m, l, 0); keys[2 * l + 1] = drop_key(m, l, 1); }
+    uint64_t *keys = drop_keys(m);
     CudaDrop d = {train && m->drop_p > 0, m->drop_p, keys};
     cuda_backward(m->cuda, &m->plan, &d, m->freeze, &m->flops);
     free(keys);
