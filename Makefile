@@ -31,16 +31,16 @@ TOOL_SRCS = $(wildcard tools/*.c)
 TOOLS     = $(patsubst tools/%.c,$(BIN)/%,$(TOOL_SRCS))
 LIB_C     = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_CXX   = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cc))
-# The model's CUDA twin (tools/lib/llm/model_cuda.cu, cuda/*.cuh) is compiled whenever nvcc is
+# The model's CUDA twins (tools/lib/llm/model_cuda.cu, infer_cuda.cu, cuda/*.cuh) are compiled whenever nvcc is
 # found (PATH, then /usr/local/cuda); the tools then link cuBLAS and the CUDA runtime and still
-# run without a GPU (--device cuda says there is none). Without nvcc, model_cuda_none.c stands
-# in. NVCC= (empty) builds without CUDA on purpose.
+# run without a GPU (--device cuda says there is none). Without nvcc, model_cuda_none.c and
+# infer_cuda_none.c stand in. NVCC= (empty) builds without CUDA on purpose.
 NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
 CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 NVCCFLAGS ?= -O2 -g -std=c++17 $(CUDA_ARCH)
 ifneq ($(strip $(NVCC)),)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
-LIB_C    := $(filter-out tools/lib/llm/model_cuda_none.c,$(LIB_C))
+LIB_C    := $(filter-out tools/lib/llm/model_cuda_none.c tools/lib/llm/infer_cuda_none.c,$(LIB_C))
 LIB_CU    = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cu))
 LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
 else

@@ -4,7 +4,7 @@
 # build/gpu.tar.xz (tens of MB): the tools built for x86-64-v3 (not -march=native: the GPU
 # host's CPU is another), the shared libraries they need beyond glibc and CUDA (OpenBLAS,
 # cJSON, sentencepiece, PCRE2, utf8proc, libgomp, libgfortran, libstdc++), and the small
-# dataset + tokenizer of tests/test_cuda.sh's cft-step part. Then:
+# inputs of tests/test_cuda.sh's end-to-end part (tests/cuda_testdata.sh). Then:
 #   device run, carry ["build/gpu.tar.xz"], command "bash bench/gpu.sh", timeout_s 480
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,8 +20,8 @@ ldd $P/bin/* | awk '/=>/ {print $3}' | sort -u | while read -r l; do
   esac
 done
 PY=${PY:-$([ -x build/pyenv/bin/python ] && echo build/pyenv/bin/python || echo python3)}
-( cd $P/testdata && "$ROOT/$PY" "$ROOT/tests/cft_data.py" "$(cd "$ROOT" && cd "${DATA_ROOT:-../shared/data}" && pwd)" d 40 \
-  && "$ROOT/$B/mkcorpus" --mode spm --items d/items.jsonl --prompts d/train.prompts.jsonl -o spm.txt \
-  && "$ROOT/tools/spm-train.sh" spm.txt tok.model 600 >/dev/null && rm -f spm.txt )
+case $PY in /*) ;; */*) PY=$ROOT/$PY ;; *) PY=$(command -v "$PY") ;; esac
+BIN="$ROOT/$B" ROOT="$ROOT" PY="$PY" \
+  DATA_ROOT="$(cd "${DATA_ROOT:-../shared/data}" && pwd)" bash tests/cuda_testdata.sh $P/testdata
 tar -C build -cJf build/gpu.tar.xz gpu
 echo "bench/gpu-pack.sh: build/gpu.tar.xz $(du -h build/gpu.tar.xz | cut -f1) (carry it: bash bench/gpu.sh)"

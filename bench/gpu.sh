@@ -7,7 +7,8 @@
 # $OUT/gpu-bench.txt (or ./gpu-bench.txt) and stdout; the suite's log beside it. MFU counts the
 # model FLOPs model-check counts (GEMMs + attention as computed) against the chip's dense bf16
 # peak (H200/H100 SXM: 989 TFLOP/s; GPU_PEAK_TFLOPS= overrides).
-# Not measured yet: decode / ground prompts/s (their CUDA path is not written).
+# Then decode prompts/s at the SmolLM2 shape: ours on cuda and on the CPU cores, HF generate()
+# on cuda.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -28,7 +29,7 @@ export BIN ROOT PY=${PY:-python3}
 say "bench gpu-machine $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | head -n 1 | tr ' ' '_')"
 # 1. parity suite
 T=$(mktemp -d); export T
-( cd "$T" && timeout 240 bash "$ROOT/tests/test_cuda.sh" ) > "$out/test_cuda.log" 2>&1; rc=$?
+( cd "$T" && timeout 270 bash "$ROOT/tests/test_cuda.sh" ) > "$out/test_cuda.log" 2>&1; rc=$?
 say "bench gpu-parity rc=$rc result=$(tail -n 1 "$out/test_cuda.log" | tr ' ' '_')"
 # 2. training steps
 PEAK=${GPU_PEAK_TFLOPS:-989}
@@ -43,6 +44,43 @@ for cfg in smollm2-b64 qwen2.5-b64; do
   timeout 180 "$PY" bench/torch_step.py --config $cfg --device cuda --bf16 --iters 5 --warmup 2 2>&1 | grep '^bench' \
     | sed 's/^bench torch-/bench gpu-torch-/' | tee -a "$res"
 done
+# 3. decode on a random SmolLM2-shaped checkpoint: 64 prompts of 150 ids, 5 beams, 32 new
+#    tokens (random weights rarely emit EOS: every prompt runs all 32 steps), ours on cuda
+#    (fp32 and TF32) and on this machine's CPU cores, HF generate() on cuda (bf16 and fp32)
+D=$T/dec; mkdir -p "$D"
+cat > "$D/cfg.json" <<'J'
+{"model_type": "llama", "attention_bias": false, "vocab_size": 49152, "hidden_size": 576,
+ "intermediate_size": 1536, "num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3,
+ "rms_norm_eps": 1e-5, "rope_theta": 100000.0, "max_position_embeddings": 8192, "tie_word_embeddings": true,
+ "eos_token_id": 2, "bos_token_id": 1, "pad_token_id": 2}
+J
+"$BIN/ckpt-tool" --init "$D/cfg.json" "$D/m" --seed 1 > /dev/null 2>&1 || say "bench gpu-decode-init failed"
+"$PY" -c "
+import random; random.seed(5)
+with open('$D/p.jsonl', 'w') as f:
+    for i in range(64): f.write('{\"id\": %d, \"prompt_ids\": %s}\n' % (i, [random.randrange(3, 49152) for _ in range(150)]))"
+head -n 16 "$D/p.jsonl" > "$D/p16.jsonl"
+dec_bench() {   # name, input, decode args
+  local name=$1 in=$2; shift 2
+  local n; n=$(wc -l < "$in")
+  local t0 t1; t0=$(date +%s.%N)
+  timeout 120 "$BIN/decode" --model "$D/m" --prompt-ids --beams 5 --return 5 --max-new-tokens 32 --batch 16 -q "$@" \
+    < "$in" > "$D/out.jsonl" 2> "$D/err" || { say "bench gpu-decode-$name failed: $(tail -n 1 "$D/err" | tr ' ' '_')"; return; }
+  t1=$(date +%s.%N)
+  say "$(awk -v n="$n" -v a="$t0" -v b="$t1" -v nm="$name" 'BEGIN { printf "bench gpu-decode-%s prompts_per_s=%.3f prompts=%d seconds=%.2f beams=5 max_new=32 prompt_len=150\n", nm, n / (b - a), n, b - a }')"
+}
+dec_bench cuda-fp32 "$D/p.jsonl" --device cuda --precision fp32
+dec_bench cuda-tf32 "$D/p.jsonl" --device cuda --precision tf32
+dec_bench cpu-$(nproc)t "$D/p16.jsonl" --threads "$(nproc)"
+for dt in "--bf16" ""; do
+  timeout 150 "$PY" bench/torch_decode.py "$D/m" "$D/p.jsonl" --beams 5 --ret 5 --max-new 32 --lp 1.0 --batch 16 \
+    --device cuda $dt 2>&1 | grep '^bench' | sed "s/^bench torch-decode/bench gpu-torch-decode-${dt:+bf16}${dt:-fp32}/" | tee -a "$res"
+done
+awk '/^bench gpu-decode-cuda-tf32 / { split($2, s, "="); o = s[2] }
+     /^bench gpu-decode-cpu-/ { split($2, s, "="); c = s[2] }
+     /^bench gpu-torch-decode-bf16 / { split($2, s, "="); t = s[2] }
+     END { if (o && c) printf "bench gpu-decode-cuda-over-cpu ratio=%.2f\n", o / c;
+           if (o && t) printf "bench gpu-decode-cuda-over-torch-bf16 ratio=%.2f\n", o / t }' "$res" | tee -a "$res"
 # ours over torch, same run
 awk '/^bench gpu-cft-tf32-/ { split($2, s, "="); n = $2; sub(/^bench gpu-cft-tf32-/, "", $1); ours[$1] = s[2] }
      /^bench gpu-torch-cft-/ { split($2, s, "="); c = $1; sub(/^bench gpu-torch-cft-/, "", c); th[c] = s[2] }

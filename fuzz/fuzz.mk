@@ -18,7 +18,7 @@ FUZZ_CFLAGS   = $(FUZZ_COMMON) -std=gnu11 -Wall -Wno-unknown-pragmas -Wno-pass-f
 # routed through it (mappings, FILEs, compiled PCRE2 patterns; bpe_encode's caches are exempt)
 FUZZ_WRAP     = -Wl,--wrap=mmap,--wrap=munmap,--wrap=fopen,--wrap=fclose,--wrap=pcre2_compile_8,--wrap=pcre2_code_free_8,--wrap=bpe_encode
 # the harnesses are CPU-only: the CUDA twin's stand-in, whatever the main build links
-FUZZ_LIB_C    = $(filter-out tools/lib/llm/model_cuda_none.c,$(LIB_C)) tools/lib/llm/model_cuda_none.c
+FUZZ_LIB_C    = $(filter-out tools/lib/llm/model_cuda_none.c tools/lib/llm/infer_cuda_none.c,$(LIB_C)) tools/lib/llm/model_cuda_none.c tools/lib/llm/infer_cuda_none.c
 FUZZ_LIBOBJS  = $(patsubst tools/lib/%.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_C)) $(patsubst tools/lib/%.cc,$(FUZZ_DIR)/obj/%.o,$(LIB_CXX))
 FUZZ_BINS     = $(patsubst %,$(FUZZ_DIR)/bin/fuzz_%,$(FUZZ_TARGETS))
 

@@ -10,7 +10,7 @@ finished hypothesis with score sum / gen_len**lp, BeamHypotheses' worst-score bo
 is_done heuristic, finalize at max_new_tokens.
 
 Subcommands:
-  mkckpt DIR [--vocab --hidden --layers --heads --kv --ffn --seed --std --eos --tie]
+  mkckpt DIR [--vocab --hidden --layers --heads --kv --ffn --seed --std --eos --tie --llama]
   prompts OUT --n N --vocab V --eos E --seed S      random {"id","prompt_ids"} records
   catalogue OUT --n N --vocab V --eos E --seed S    random {"ids"} sequences ending in EOS
   beam DIR PROMPTS --beams --ret --lp --max-new --eos [--constrain-ids F]
@@ -173,11 +173,14 @@ def cmd_mkckpt(a):
         p = f"model.layers.{l}."
         W[p + "input_layernorm.weight"] = 1 + r(C, std=0.1)
         W[p + "self_attn.q_proj.weight"] = r(NH * HD, C)
-        W[p + "self_attn.q_proj.bias"] = r(NH * HD)
+        if not a.llama:
+            W[p + "self_attn.q_proj.bias"] = r(NH * HD)
         W[p + "self_attn.k_proj.weight"] = r(KVH * HD, C)
-        W[p + "self_attn.k_proj.bias"] = r(KVH * HD)
+        if not a.llama:
+            W[p + "self_attn.k_proj.bias"] = r(KVH * HD)
         W[p + "self_attn.v_proj.weight"] = r(KVH * HD, C)
-        W[p + "self_attn.v_proj.bias"] = r(KVH * HD)
+        if not a.llama:
+            W[p + "self_attn.v_proj.bias"] = r(KVH * HD)
         W[p + "self_attn.o_proj.weight"] = r(C, NH * HD)
         W[p + "post_attention_layernorm.weight"] = 1 + r(C, std=0.1)
         W[p + "mlp.gate_proj.weight"] = r(F, C)
@@ -188,12 +191,15 @@ def cmd_mkckpt(a):
         W["lm_head.weight"] = r(V, C, std=a.head_std)
     os.makedirs(a.dir, exist_ok=True)
     save_file(W, os.path.join(a.dir, "model.safetensors"), metadata={"format": "pt"})
-    cfg = {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": V,
+    cfg = {"architectures": ["LlamaForCausalLM" if a.llama else "Qwen2ForCausalLM"],
+           "model_type": "llama" if a.llama else "qwen2", "vocab_size": V,
            "hidden_size": C, "intermediate_size": F, "num_hidden_layers": L,
            "num_attention_heads": NH, "num_key_value_heads": KVH, "hidden_act": "silu",
            "rms_norm_eps": 1e-6, "rope_theta": a.theta, "max_position_embeddings": 4096,
            "tie_word_embeddings": bool(a.tie), "eos_token_id": a.eos, "pad_token_id": a.pad,
            "torch_dtype": "float32", "use_sliding_window": False}
+    if a.llama:
+        cfg["attention_bias"] = False
     if a.bos >= 0:
         cfg["bos_token_id"] = a.bos
     json.dump(cfg, open(os.path.join(a.dir, "config.json"), "w"), indent=1)
@@ -371,6 +377,7 @@ def main():
     p.add_argument("--head-std", type=float, default=0.5)
     p.add_argument("--theta", type=float, default=10000.0)
     p.add_argument("--tie", action="store_true")
+    p.add_argument("--llama", action="store_true", help="Llama layout: no q/k/v biases")
     p = sp.add_parser("prompts"); p.add_argument("out")
     for k, v in [("n", 6), ("vocab", 64), ("seed", 2), ("min_len", 3), ("max_len", 20)]:
         p.add_argument("--" + k.replace("_", "-"), dest=k, type=int, default=v)

@@ -9,7 +9,12 @@
 #    fp32 GEMMs rtol 1e-4 (the backbone issue's logits bound), TF32 GEMMs rtol 3e-2;
 #  - cft-step trained on cuda: its loss log follows the CPU run's (TF32, 2e-2), the
 #    checkpoint it saves loads on the CPU and decodes there, and a state saved on the GPU
-#    resumes on the CPU.
+#    resumes on the CPU;
+#  - decode and ground with --device cuda (tools/lib/llm/infer_cuda.cu) against the CPU:
+#    beams and scores on random Qwen2- and Llama-layout checkpoints (head dims 24-128; both
+#    length penalties, the trie, --exact) and on C in text mode; scores within 2e-3 fp32 /
+#    5e-2 tf32, the best beam equal unless a near tie; ground's item embeddings (rtol 1e-4
+#    fp32 / 3e-2 tf32) and first items.
 # The driver of the whole check on a GPU machine is bench/gpu.sh.
 source "$ROOT/tests/lib.sh"
 PY=${PY:-python3}
@@ -45,14 +50,11 @@ done
 # cft-step on the GPU: the same run as on the CPU, saved and decoded on the CPU
 # (a GPU machine has no ../shared/data: bench/gpu-pack.sh makes these files and CUDA_TEST_DATA names them)
 if [ -n "${CUDA_TEST_DATA:-}" ]; then cp -r "$CUDA_TEST_DATA"/. .
-else
-  "$PY" "$ROOT/tests/cft_data.py" "$DATA_ROOT" d 40
-  "$BIN/mkcorpus" --mode spm --items d/items.jsonl --prompts d/train.prompts.jsonl -o spm.txt
-  "$ROOT/tools/spm-train.sh" spm.txt tok.model 600
+else bash "$ROOT/tests/cuda_testdata.sh" .
 fi
 cat > cfg.json <<'J'
 {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
- "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "max_position_embeddings": 256,
+ "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "max_position_embeddings": 1024,
  "tie_word_embeddings": true}
 J
 COMMON=(--train d/train.prompts.jsonl --valid d/valid.prompts.jsonl --config cfg.json --tokenizer tok.model
@@ -82,4 +84,48 @@ rc=0; CFT_TEST_KILL_AT_STEP=4 "$BIN/cft-step" "${COMMON[@]}" --out R --device cu
 [ -f R.state/optimizer.safetensors ] || die "no state saved by the cuda run"
 "$BIN/cft-step" "${COMMON[@]}" --out R --auto-resume     # continues on the CPU
 [ -f R/model.safetensors ] || die "the CPU did not finish the GPU's run"
-echo "cuda parity: ${#cfgs[@]} configs x fp32/tf32, cft-step, eval, decode: ok"
+# decode and ground on the GPU (infer_cuda.cu) against the CPU. decode: token-id mode on the
+# peaked random checkpoints of cuda_testdata.sh (head dims 24/32/64/128, both layouts; both
+# length penalties, free and trie-constrained beams, D3's exact ranking), and text mode on C
+# (the tokenizer path, constrained); ground: C's item embeddings and first items for
+# near-miss titles.
+dec() { "$BIN/decode" --beams 5 --return 5 --max-new-tokens 12 --batch 4 -q "$@"; }
+check_decode() {   # label, input, then decode's arguments
+  local label=$1 in=$2; shift 2
+  dec "$@" < "$in" > pc.jsonl
+  for prec in fp32 tf32; do
+    atol=2e-3; [ $prec = tf32 ] && atol=5e-2
+    dec "$@" --device cuda --precision $prec < "$in" > pg.jsonl
+    "$PY" "$ROOT/tests/cuda_infer_parity.py" --label "decode $label $prec" decode pc.jsonl pg.jsonl --atol $atol \
+      || die "decode parity: $label $prec"
+  done
+}
+P=(--prompt-ids --constrain-ids ids/cat.jsonl)
+check_decode "q64 lp1" ids/p.jsonl --model ids/q64 --prompt-ids --length-penalty 1.0
+check_decode "q64 lp0" ids/p.jsonl --model ids/q64 --prompt-ids --length-penalty 0.0
+check_decode "q64 trie lp0" ids/p.jsonl --model ids/q64 "${P[@]}" --length-penalty 0.0
+check_decode "q64 trie lp1" ids/p.jsonl --model ids/q64 "${P[@]}" --length-penalty 1.0
+check_decode "q64 exact" ids/p.jsonl --model ids/q64 "${P[@]}" --length-penalty 0.0 --exact --beams 4 --return 10
+for mdl in l32 q128 h24; do
+  check_decode "$mdl lp1" ids/p.jsonl --model ids/$mdl --prompt-ids --length-penalty 1.0
+  check_decode "$mdl trie lp0" ids/p.jsonl --model ids/$mdl "${P[@]}" --length-penalty 0.0
+done
+head -n 12 d/valid.prompts.jsonl > dp.jsonl
+check_decode "C text trie lp0" dp.jsonl --model C --constrain d/items.jsonl --length-penalty 0.0 --max-new-tokens 64
+"$PY" - <<'PY'
+import json
+T = [json.loads(l)["title"] for l in open("d/items.jsonl")]
+with open("gp.jsonl", "w") as f:   # near misses: each title without its last word
+    for i in range(24):
+        p = [" ".join(t.split()[:-1]) or t for t in T[3 * i: 3 * i + 3]]
+        f.write(json.dumps({"id": i, "predict": p, "scores": [-1.0] * len(p)}) + "\n")
+PY
+rm -rf Mc && cp -r C Mc && rm -f Mc/item_emb.* && "$BIN/ground" --model Mc --items d/items.jsonl -n 20 -q < gp.jsonl > rc.jsonl
+for prec in fp32 tf32; do
+  rtol=1e-4; [ $prec = tf32 ] && rtol=3e-2
+  rm -rf Mg && cp -r C Mg && rm -f Mg/item_emb.*
+  "$BIN/ground" --model Mg --items d/items.jsonl -n 20 --device cuda --precision $prec -q < gp.jsonl > rg.jsonl
+  "$PY" "$ROOT/tests/cuda_infer_parity.py" --label "ground C $prec" ground Mc Mg rc.jsonl rg.jsonl --rtol $rtol \
+    || die "ground parity: $prec"
+done
+echo "cuda parity: ${#cfgs[@]} configs x fp32/tf32, cft-step, eval, decode, ground: ok"

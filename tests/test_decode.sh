@@ -48,6 +48,21 @@ grep -q 'decode-exact researched=0 inexact=[1-9]' cx2.err || { cat cx2.err; die 
 # the 5-beam search over the same catalogue never beats the exact ranking, rank by rank
 "$BIN/decode" --model ck --prompt-ids --length-penalty 0 --max-new-tokens 12 --constrain-ids catx.jsonl < p.jsonl > cbx.jsonl
 expect_fail 2 'give --constrain' "$BIN/decode" --model ck --prompt-ids --exact --length-penalty 0 < p.jsonl
+# --device cuda without a GPU (or in a build without CUDA): one line, exit 2, nothing written
+expect_fail 2 'no usable CUDA device|no CUDA support' "$BIN/decode" --model ck --prompt-ids --device cuda -o dc.jsonl < p.jsonl
+[ ! -e dc.jsonl ] || die "decode --device cuda left an output file"
+expect_fail 2 'expected cpu or cuda' "$BIN/decode" --model ck --prompt-ids --device gpu < p.jsonl
+expect_fail 2 'expected fp32 or tf32' "$BIN/decode" --model ck --prompt-ids --precision bf16 < p.jsonl
+# the comparer of tests/test_cuda.sh's decode parity, on two CPU runs (threads 1 vs 2): it
+# passes on equal beams and fails on a score moved past its tolerance
+"$PY" "$ROOT/tests/cuda_infer_parity.py" --label "decode cpu 1 vs 2 threads" decode b1.jsonl b6.jsonl --atol 1e-5 \
+  || die "decode: 1 vs 2 threads differ beyond 1e-5"
+"$PY" -c "
+import json, sys
+rs = [json.loads(l) for l in open('b1.jsonl')]
+rs[0]['scores'][0] += 0.01
+open('b1x.jsonl', 'w').write(''.join(json.dumps(r) + '\n' for r in rs))"
+expect_fail 1 'score' "$PY" "$ROOT/tests/cuda_infer_parity.py" decode b1.jsonl b1x.jsonl --atol 1e-3
 expect_fail 2 'length-penalty 0' "$BIN/decode" --model ck --prompt-ids --exact --constrain-ids catx.jsonl < p.jsonl
 
 # hf*: the oracle agrees with transformers' generate() (plain and prefix-constrained); the

@@ -93,5 +93,8 @@ printf '{"id": 3, "predict": ["A", 5]}\n' > badp.jsonl
 expect_fail 1 '<stdin>:1: predict: element 1' "$BIN/ground" --model ck --items items.jsonl -o out.jsonl < badp.jsonl
 [ ! -e out.jsonl ] || die "output file left behind after an error"
 expect_fail 2 'mode' "$BIN/ground" --model ck --items items.jsonl --mode both < pred.jsonl
+expect_fail 2 'no usable CUDA device|no CUDA support' "$BIN/ground" --model ck --items items.jsonl --device cuda -o gc.jsonl < pred.jsonl
+[ ! -e gc.jsonl ] || die "ground --device cuda left an output file"
+expect_fail 2 'expected fp32 or tf32' "$BIN/ground" --model ck --items items.jsonl --precision half < pred.jsonl
 "$BIN/ground" --help | grep -q interleave || die "--help"
 echo ok

@@ -69,7 +69,10 @@ static void usage(int code) {
 "  --constrain FILE       D3: only catalogue titles (items.jsonl) can be generated\n"
 "  --batch N              prompts decoded together (16)\n"
 "  --threads N            threads (default: all cores)\n"
-"  --device cpu|cuda      (cpu) cuda is not written yet for decoding: it says so and exits 2\n"
+"  --device cpu|cuda      (cpu) cuda: prefill and steps on the GPU (the CUDA twin of the\n"
+"                         inference path; not yet run on a GPU, README Limits); beam search,\n"
+"                         the trie and the output stay on the host\n"
+"  --precision fp32|tf32  GEMM precision on cuda (fp32: the CPU's rounding, closest beams)\n"
 "  --tokenizer FILE       tokenizer.model or tokenizer.json (default: DIR's)\n"
 "  --eos ID               end-of-sequence id (default config.json eos_token_id, else the\n"
 "                         tokenizer's)\n"
@@ -372,6 +375,7 @@ int main(int argc, char **argv) {
     infer_openmp_env(argv);
     util_init(argc, argv);
     const char *model_dir = NULL, *constrain = NULL, *constrain_ids = NULL, *tok_path = NULL, *out_path = NULL;
+    const char *device = "cpu", *precision = "fp32";
     int batch = 16, threads = 0, prompt_ids = 0, timing = 0, exact = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -387,12 +391,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--constrain-ids")) constrain_ids = NEXT();
         else if (!strcmp(a, "--batch")) batch = atoi(NEXT());
         else if (!strcmp(a, "--threads")) threads = atoi(NEXT());
-        else if (!strcmp(a, "--device")) {
-            const char *dv = NEXT();
-            if (!strcmp(dv, "cuda"))
-                die(EXIT_USAGE, "--device cuda: %s has no CUDA path yet (the CUDA twin covers cft-step's training and evaluation; README, Limits)", g_prog);
-            if (strcmp(dv, "cpu")) die(EXIT_USAGE, "--device: expected cpu or cuda, got '%s'", dv);
-        }
+        else if (!strcmp(a, "--device")) device = NEXT();
+        else if (!strcmp(a, "--precision")) precision = NEXT();
         else if (!strcmp(a, "--tokenizer")) tok_path = NEXT();
         else if (!strcmp(a, "--eos")) eos = atoi(NEXT());
         else if (!strcmp(a, "--prompt-ids")) prompt_ids = 1;
@@ -419,9 +419,17 @@ int main(int argc, char **argv) {
     if (!(lp > -100 && lp < 100)) die(EXIT_USAGE, "--length-penalty out of range");
     if (constrain && constrain_ids) die(EXIT_USAGE, "--constrain and --constrain-ids exclude each other");
 
+    if (strcmp(device, "cpu") && strcmp(device, "cuda")) die(EXIT_USAGE, "--device: expected cpu or cuda, got '%s'", device);
+    if (strcmp(precision, "fp32") && strcmp(precision, "tf32")) die(EXIT_USAGE, "--precision: expected fp32 or tf32, got '%s'", precision);
+
     Model *m = model_load(model_dir);
     const ModelConfig *cfg = model_config(m);
     int V = cfg->vocab_size;
+    /* the device first: a missing GPU is reported before any input is read */
+    Infer *inf = infer_new(cfg, model_weights(m));
+    infer_set_threads(inf, threads);
+    infer_set_device(inf, device, precision);
+    if (strcmp(device, "cpu")) info("device: %s, %s GEMMs", infer_device_name(inf), precision);
     Tok *spm = NULL;
     if (!prompt_ids || constrain) spm = tok_path ? tok_load(tok_path) : tok_load_dir(model_dir);
     if (spm) {
@@ -518,8 +526,6 @@ int main(int argc, char **argv) {
 
     OutFile out = out_open(out_path);
     atomic_cleanup_register(&out);
-    Infer *inf = infer_new(cfg, model_weights(m));
-    infer_set_threads(inf, threads);
     int nthreads = threads > 0 ? threads : omp_get_num_procs();
     if (batch > nreq && nreq > 0) batch = nreq;
     /* rows per step: --batch prompts x --beams; --exact also fits one prompt at --max-frontier */

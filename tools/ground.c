@@ -46,7 +46,11 @@ static void usage(int code) {
 "  -n N                items per ranked list (50)\n"
 "  --batch N           titles per forward batch (128)\n"
 "  --threads N         threads (default: all cores)\n"
-"  --device cpu|cuda   (cpu) cuda is not written yet for grounding: it says so and exits 2\n"
+"  --device cpu|cuda   (cpu) cuda: the title forwards on the GPU (the CUDA twin of the\n"
+"                      inference path; not yet run on a GPU, README Limits); distances and\n"
+"                      ranking stay on the host. The cache records the device and precision\n"
+"                      and is reused only by the same ones\n"
+"  --precision fp32|tf32  GEMM precision on cuda (fp32)\n"
 "  --tokenizer FILE    tokenizer.model or tokenizer.json (default: DIR's)\n"
 "  --no-cache          neither read nor write DIR/item_emb.*.safetensors\n"
 "  --timing            print `ground-timing key=value ...` on stderr (even with -q)\n"
@@ -117,6 +121,7 @@ int main(int argc, char **argv) {
     infer_openmp_env(argv);
     util_init(argc, argv);
     const char *model_dir = NULL, *items_path = NULL, *tok_path = NULL, *out_path = NULL, *mode = "interleave";
+    const char *device = "cpu", *precision = "fp32";
     int topn = 50, batch = 128, threads = 0, use_cache = 1, timing = 0;
     double t_items = 0;
     for (int i = 1; i < argc; i++) {
@@ -130,12 +135,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "-n")) topn = atoi(NEXT());
         else if (!strcmp(a, "--batch")) batch = atoi(NEXT());
         else if (!strcmp(a, "--threads")) threads = atoi(NEXT());
-        else if (!strcmp(a, "--device")) {
-            const char *dv = NEXT();
-            if (!strcmp(dv, "cuda"))
-                die(EXIT_USAGE, "--device cuda: %s has no CUDA path yet (the CUDA twin covers cft-step's training and evaluation; README, Limits)", g_prog);
-            if (strcmp(dv, "cpu")) die(EXIT_USAGE, "--device: expected cpu or cuda, got '%s'", dv);
-        }
+        else if (!strcmp(a, "--device")) device = NEXT();
+        else if (!strcmp(a, "--precision")) precision = NEXT();
         else if (!strcmp(a, "--tokenizer")) tok_path = NEXT();
         else if (!strcmp(a, "--no-cache")) use_cache = 0;
         else if (!strcmp(a, "--timing")) timing = 1;
@@ -148,10 +149,19 @@ int main(int argc, char **argv) {
     if (topn < 1) die(EXIT_USAGE, "-n must be >= 1");
     if (batch < 1 || batch > 65536) die(EXIT_USAGE, "--batch must be in 1..65536");
     if (threads < 0) die(EXIT_USAGE, "--threads must be >= 0");
+    if (strcmp(device, "cpu") && strcmp(device, "cuda")) die(EXIT_USAGE, "--device: expected cpu or cuda, got '%s'", device);
+    if (strcmp(precision, "fp32") && strcmp(precision, "tf32")) die(EXIT_USAGE, "--precision: expected fp32 or tf32, got '%s'", precision);
 
     Model *m = model_load(model_dir);
     const ModelConfig *cfg = model_config(m);
     int C = cfg->hidden_size, V = cfg->vocab_size;
+    /* the device first: a missing GPU is reported before the catalogue is read */
+    Infer *inf = infer_new(cfg, model_weights(m));
+    infer_set_threads(inf, threads);
+    infer_set_device(inf, device, precision);
+    if (strcmp(device, "cpu")) info("device: %s, %s GEMMs", infer_device_name(inf), precision);
+    char devkey[32];
+    snprintf(devkey, sizeof devkey, "%s%s%s", device, strcmp(device, "cpu") ? "-" : "", strcmp(device, "cpu") ? precision : "");
     Tok *spm = tok_path ? tok_load(tok_path) : tok_load_dir(model_dir);
     const char *tokp = tok_path_of(spm);
     if (tok_vocab_size(spm) > V)
@@ -212,22 +222,20 @@ int main(int argc, char **argv) {
     snprintf(nstr, sizeof nstr, "%d", N);
     snprintf(cstr, sizeof cstr, "%d", C);
 
-    Infer *inf = infer_new(cfg, model_weights(m));
-    infer_set_threads(inf, threads);
     int nthreads = threads > 0 ? threads : omp_get_num_procs();
     float *E = xmalloc(sizeof(float) * (size_t)N * C);
     int have = 0;
     if (use_cache && access(cache, R_OK) == 0) {
         StFile *f = st_open(cache);
         const StTensor *t = st_find(f, "item_emb");
-        const char *a = st_meta(f, "model_size"), *b = st_meta(f, "model_mtime");
+        const char *a = st_meta(f, "model_size"), *b = st_meta(f, "model_mtime"), *dk = st_meta(f, "device");
         if (t && t->dtype == ST_F32 && t->ndim == 2 && t->shape[0] == N && t->shape[1] == C && a && b &&
-            !strcmp(a, msize) && !strcmp(b, mtime)) {
+            !strcmp(a, msize) && !strcmp(b, mtime) && !strcmp(dk ? dk : "cpu", devkey)) {
             st_read_f32(f, t, E);
             have = 1;
             info("item embeddings: reused cache %s (%d items)", cache, N);
         } else {
-            info("item embeddings: cache %s is stale (model changed), recomputing", cache);
+            info("item embeddings: cache %s is stale (model or device changed), recomputing", cache);
         }
         st_close(f);
     }
@@ -255,7 +263,7 @@ int main(int argc, char **argv) {
                 info("item embeddings: %s not writable, not cached", model_dir);
             } else {
                 StWriteTensor wt = {"item_emb", E, 2, {N, C}};
-                const char *meta[] = {"format", "pt", "model_size", msize, "model_mtime", mtime,
+                const char *meta[] = {"format", "pt", "model_size", msize, "model_mtime", mtime, "device", devkey,
                                       "n_items", nstr, "hidden_size", cstr,
                                       "text", "catalogue title, no quotes, no BOS/EOS; hidden after final norm at last token",
                                       NULL};

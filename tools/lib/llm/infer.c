@@ -2,6 +2,8 @@
  * model.c's training layers: those keep activations for backward, which inference does not
  * need); the math follows HF Qwen2 and is tested against PyTorch. */
 #include "infer.h"
+#include "infer_cuda.h"
+#include "model_cuda.h"
 #include "util.h"
 #include <cblas.h>
 #include <math.h>
@@ -38,6 +40,7 @@ struct Infer {
     int snt;
     float *scr;
     int threads;
+    CudaInfer *cuda;                 /* infer_set_device("cuda"): prefill and steps run there */
 };
 
 void infer_openmp_env(char **argv) {
@@ -70,6 +73,7 @@ void infer_free(Infer *ix) {
     free(ix->gk); free(ix->gv); free(ix->anc_idx);
     free(ix->x); free(ix->h); free(ix->q); free(ix->k); free(ix->v); free(ix->att); free(ix->g);
     free(ix->u); free(ix->last); free(ix->row_seq); free(ix->row_pos); free(ix->scr);
+    cuda_infer_free(ix->cuda);
     free(ix);
 }
 
@@ -78,6 +82,21 @@ void infer_set_threads(Infer *ix, int n) {
     ix->threads = n;
     openblas_set_num_threads(1);   /* see infer_matmul_nt */
 }
+
+void infer_set_device(Infer *ix, const char *device, const char *precision) {
+    if (!strcmp(device, "cpu")) return;
+    if (strcmp(device, "cuda")) die(EXIT_USAGE, "--device: expected cpu or cuda, got '%s'", device);
+    int prec = !strcmp(precision, "tf32") ? CUDA_TF32 : !strcmp(precision, "fp32") ? CUDA_FP32 : -1;
+    if (prec < 0) die(EXIT_USAGE, "--precision: expected tf32 or fp32, got '%s'", precision);
+    if (ix->cuda) return;
+    InferShape s = {.L = ix->L, .C = ix->C, .NH = ix->NH, .KVH = ix->KVH, .HD = ix->HD, .QD = ix->QD, .KVD = ix->KVD,
+                    .F = ix->F, .V = ix->V, .bias = ix->L > 0 && ix->w->q_proj_b[0] != NULL, .eps = ix->eps,
+                    .scale = ix->scale};
+    char why[256];
+    ix->cuda = cuda_infer_new(&s, ix->w, ix->inv_freq, prec, why, sizeof why);
+    if (!ix->cuda) die(EXIT_USAGE, "--device cuda: %s", why);
+}
+const char *infer_device_name(const Infer *ix) { return ix->cuda ? cuda_infer_device_name(ix->cuda) : "cpu"; }
 
 static void ensure_rows(Infer *ix, size_t rows) {
     if (rows <= ix->acap) return;
@@ -367,6 +386,21 @@ void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int 
         N += lens[s];
         if (lens[s] > maxlen) maxlen = lens[s];
     }
+    if (ix->cuda) {
+        for (size_t r = 0; r < N; r++)
+            if (tokens[r] < 0 || tokens[r] >= ix->V) die(EXIT_DATA, "token id %d outside the vocabulary (0..%d)", tokens[r], ix->V - 1);
+        if (keep_cache) {   /* the host keeps the prefix table: infer_step checks against it */
+            if (nseq > ix->npcap) {
+                ix->npcap = nseq;
+                ix->poff = xrealloc(ix->poff, sizeof(int) * nseq);
+                ix->plen = xrealloc(ix->plen, sizeof(int) * nseq);
+            }
+            ix->np = nseq;
+            for (int s = 0, o = 0; s < nseq; o += lens[s], s++) { ix->poff[s] = o; ix->plen[s] = lens[s]; }
+        }
+        cuda_infer_prefill(ix->cuda, nseq, lens, tokens, keep_cache, out_hidden, out_logits);
+        return;
+    }
     ensure_rows(ix, N);
     ensure_scratch(ix, maxlen);
     for (int s = 0, r = 0; s < nseq; s++)
@@ -432,6 +466,13 @@ void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int 
 }
 
 void infer_gen_reserve(Infer *ix, int max_rows, int max_new) {
+    if (ix->cuda) {   /* the caches live on the device; the host keeps the ancestry lists */
+        cuda_infer_gen_reserve(ix->cuda, max_rows, max_new);
+        ix->nslots = max_rows;
+        ix->max_new = max_new;
+        ix->anc_idx = xrealloc(ix->anc_idx, sizeof(int) * (size_t)max_rows * max_new);
+        return;
+    }
     size_t n = (size_t)max_new * max_rows * ix->L * ix->KVD;
     if ((size_t)ix->max_new * ix->nslots * ix->L * ix->KVD < n || !ix->gk) {
         free(ix->gk); free(ix->gv);
@@ -480,6 +521,12 @@ void infer_step(Infer *ix, int n, const int *tokens, const int *prefix, int t, c
         int *idx = ix->anc_idx + (size_t)r * ix->max_new;
         memcpy(idx, anc + (size_t)r * t, sizeof(int) * t);
         idx[t] = r;
+    }
+    if (ix->cuda) {
+        for (int r = 0; r < n; r++)
+            if (tokens[r] < 0 || tokens[r] >= ix->V) die(EXIT_DATA, "token id %d outside the vocabulary (0..%d)", tokens[r], ix->V - 1);
+        cuda_infer_step(ix->cuda, n, tokens, prefix, t, ix->anc_idx, ix->max_new, out_logits);
+        return;
     }
     ensure_rows(ix, n);
     ensure_scratch(ix, maxctx);

@@ -28,6 +28,12 @@ void infer_openmp_env(char **argv);
 /* cfg and w are borrowed and must outlive the Infer. */
 Infer *infer_new(const ModelConfig *cfg, const ModelWeights *w);
 void infer_free(Infer *ix);
+/* Run prefill and steps on device "cpu" (the default; a no-op) or "cuda" (infer_cuda.h: the
+ * CUDA twin of this file, GEMMs in precision "tf32" or "fp32"; logits and hidden states still
+ * come back to the host buffers given). Dies with the reason in one line when no GPU can be
+ * used or the build has no CUDA. Call before infer_gen_reserve. */
+void infer_set_device(Infer *ix, const char *device, const char *precision);
+const char *infer_device_name(const Infer *ix);   /* "cpu", or the GPU's name */
 /* threads (<= 0: all cores); OpenBLAS is set to 1 thread and called inside our threads */
 void infer_set_threads(Infer *ix, int n);
 /* C (M,N) = alpha A (M,K) W^T + beta C on the Infer's threads (W (N,K) row-major) */

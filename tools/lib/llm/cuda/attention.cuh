@@ -12,7 +12,7 @@
 #define ATT_THREADS 128
 
 /* grid (maxq, NH, nseq); shared: HD floats */
-__global__ void attention_forward_kernel(float *out, float *att, const float *q, const float *k, const float *v,
+static __global__ void attention_forward_kernel(float *out, float *att, const float *q, const float *k, const float *v,
                                          const Seq *seqs, const int *idx, int NH, int KVH, int HD, float scale) {
     const Seq S = seqs[blockIdx.z];
     int i = blockIdx.x, h = blockIdx.y;
@@ -50,7 +50,7 @@ __global__ void attention_forward_kernel(float *out, float *att, const float *q,
 
 /* grid (maxq, NH, nseq); shared: HD floats. dS (same layout as att) = P * (dP - sum P dP) * scale
  * with dP = dO V^T; dq (n, QD) = dS K (written, not added). */
-__global__ void attention_backward_dq_kernel(float *dq, float *dS, const float *dout, const float *att,
+static __global__ void attention_backward_dq_kernel(float *dq, float *dS, const float *dout, const float *att,
                                              const float *k, const float *v, const Seq *seqs, const int *idx,
                                              int NH, int KVH, int HD, float scale) {
     const Seq S = seqs[blockIdx.z];
@@ -86,7 +86,7 @@ __global__ void attention_backward_dq_kernel(float *dq, float *dS, const float *
 /* grid (maxk, KVH, nseq), threads over HD: key j of kv head g gathers, over the query heads of
  * its group and the queries at or after it, dV += P dO and dK += dS Q, into entry rows
  * kpart/vpart (nidx, KVD) at the sequence's index entry idx_off + j. */
-__global__ void attention_backward_dkv_kernel(float *kpart, float *vpart, const float *dS, const float *att,
+static __global__ void attention_backward_dkv_kernel(float *kpart, float *vpart, const float *dS, const float *att,
                                               const float *q, const float *dout, const Seq *seqs,
                                               int NH, int KVH, int HD) {
     const Seq S = seqs[blockIdx.z];

@@ -54,7 +54,7 @@ __device__ inline float block_max(float v) {
 /* dst[udst[u]] (C) += sum over k in [start[u], start[u+1]) of src[list[k]] (C), in list order.
  * grid (nu, cdiv(C, blockDim.x)). With every destination row once in udst no two blocks write
  * the same element: the deterministic replacement of a scatter with atomics. */
-__global__ void gather_add_kernel(float *dst, const float *src, int C, const int *udst, const int *start,
+static __global__ void gather_add_kernel(float *dst, const float *src, int C, const int *udst, const int *start,
                                   const int *list) {
     int u = blockIdx.x, c = blockIdx.y * blockDim.x + threadIdx.x;
     if (c >= C) return;
@@ -66,7 +66,7 @@ __global__ void gather_add_kernel(float *dst, const float *src, int C, const int
 /* Column sums of a (n, C) matrix in fixed row chunks: part (nchunk, C); then dst (C) += the
  * chunk sums in chunk order. */
 #define COL_CHUNK 64
-__global__ void colsum_partial_kernel(float *part, const float *x, int n, int C) {
+static __global__ void colsum_partial_kernel(float *part, const float *x, int n, int C) {
     int c = blockIdx.x * blockDim.x + threadIdx.x, ch = blockIdx.y;
     if (c >= C) return;
     int i0 = ch * COL_CHUNK, i1 = min(n, i0 + COL_CHUNK);
@@ -74,7 +74,7 @@ __global__ void colsum_partial_kernel(float *part, const float *x, int n, int C)
     for (int i = i0; i < i1; i++) s += x[(size_t)i * C + c];
     part[(size_t)ch * C + c] = s;
 }
-__global__ void colsum_finish_kernel(float *dst, const float *part, int nchunk, int C) {
+static __global__ void colsum_finish_kernel(float *dst, const float *part, int nchunk, int C) {
     int c = blockIdx.x * blockDim.x + threadIdx.x;
     if (c >= C) return;
     float s = dst[c];

@@ -15,7 +15,7 @@ __device__ inline float drop_mask(uint64_t key, long row, int c, uint32_t thr16,
     return ((h >> (16 * (c & 3))) & 0xffff) >= thr16 ? scale : 0.0f;
 }
 /* out (n,C) = res + mask * branch (mask 1 when !on) */
-__global__ void residual_dropout_forward_kernel(float *out, const float *res, const float *branch, long total, int C,
+static __global__ void residual_dropout_forward_kernel(float *out, const float *res, const float *branch, long total, int C,
                                                 int on, uint32_t thr16, float scale, uint64_t key) {
     long t = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= total) return;
@@ -24,7 +24,7 @@ __global__ void residual_dropout_forward_kernel(float *out, const float *res, co
     out[t] = res[t] + b;
 }
 /* dbranch (n,C) = mask * dout */
-__global__ void residual_dropout_backward_kernel(float *dbranch, const float *dout, long total, int C,
+static __global__ void residual_dropout_backward_kernel(float *dbranch, const float *dout, long total, int C,
                                                  int on, uint32_t thr16, float scale, uint64_t key) {
     long t = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= total) return;

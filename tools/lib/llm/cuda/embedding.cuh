@@ -3,7 +3,7 @@
 #include "common.cuh"
 
 /* x (n,C) = embed[tok] (V,C); grid (n), threads over C */
-__global__ void embedding_forward_kernel(float *x, const int *tok, const float *embed, int C) {
+static __global__ void embedding_forward_kernel(float *x, const int *tok, const float *embed, int C) {
     int i = blockIdx.x;
     const float *e = embed + (size_t)tok[i] * C;
     for (int c = threadIdx.x; c < C; c += blockDim.x) x[(size_t)i * C + c] = e[c];

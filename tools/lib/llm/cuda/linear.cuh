@@ -4,7 +4,7 @@
 #include "common.cuh"
 
 /* y (n,OUT) += b (OUT); grid (n), threads over OUT */
-__global__ void add_bias_kernel(float *y, const float *b, int OUT) {
+static __global__ void add_bias_kernel(float *y, const float *b, int OUT) {
     int i = blockIdx.x;
     for (int o = threadIdx.x; o < OUT; o += blockDim.x) y[(size_t)i * OUT + o] += b[o];
 }

@@ -19,7 +19,7 @@ __device__ float lse_dev(const float *z, const float *z0, int V) {
     return mx + (float)log(s);
 }
 
-__global__ void cft_loss_kernel(float *z, double *item_ln, double *item_lc, const Item *items, int V, float lambda,
+static __global__ void cft_loss_kernel(float *z, double *item_ln, double *item_lc, const Item *items, int V, float lambda,
                                 int train) {
     const Item it = items[blockIdx.x];
     float *zh = z + (size_t)it.ih * V, *z0 = it.i0 >= 0 ? z + (size_t)it.i0 * V : NULL;

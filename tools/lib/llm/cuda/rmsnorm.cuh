@@ -4,7 +4,7 @@
 #include "common.cuh"
 
 /* y (n,C) = x * rsqrt(mean(x^2) + eps) * w ; rstd (n) */
-__global__ void rmsnorm_forward_kernel(float *y, float *rstd, const float *x, const float *w, int C, float eps) {
+static __global__ void rmsnorm_forward_kernel(float *y, float *rstd, const float *x, const float *w, int C, float eps) {
     int i = blockIdx.x;
     const float *xi = x + (size_t)i * C;
     double ss = 0;
@@ -15,7 +15,7 @@ __global__ void rmsnorm_forward_kernel(float *y, float *rstd, const float *x, co
     for (int c = threadIdx.x; c < C; c += blockDim.x) y[(size_t)i * C + c] = w[c] * (xi[c] * r);
 }
 /* dx (n,C) += r w dy - (dot r^3 / C) x */
-__global__ void rmsnorm_backward_dx_kernel(float *dx, const float *dy, const float *x, const float *w,
+static __global__ void rmsnorm_backward_dx_kernel(float *dx, const float *dy, const float *x, const float *w,
                                            const float *rstd, int C) {
     int i = blockIdx.x;
     const float *xi = x + (size_t)i * C, *dyi = dy + (size_t)i * C;
@@ -27,7 +27,7 @@ __global__ void rmsnorm_backward_dx_kernel(float *dx, const float *dy, const flo
     for (int c = threadIdx.x; c < C; c += blockDim.x) dx[(size_t)i * C + c] += r * w[c] * dyi[c] - k * xi[c];
 }
 /* part (nchunk, C): per chunk of rows, sum of dy * (x * rstd) */
-__global__ void rmsnorm_dw_partial_kernel(float *part, const float *dy, const float *x, const float *rstd, int n, int C) {
+static __global__ void rmsnorm_dw_partial_kernel(float *part, const float *dy, const float *x, const float *rstd, int n, int C) {
     int c = blockIdx.x * blockDim.x + threadIdx.x, ch = blockIdx.y;
     if (c >= C) return;
     int i0 = ch * COL_CHUNK, i1 = min(n, i0 + COL_CHUNK);

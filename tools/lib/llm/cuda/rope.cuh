@@ -4,7 +4,7 @@
 #pragma once
 #include "common.cuh"
 
-__global__ void rope_kernel(float *x, const int *pos, const float *cosT, const float *sinT, int H, int HD, int dir) {
+static __global__ void rope_kernel(float *x, const int *pos, const float *cosT, const float *sinT, int H, int HD, int dir) {
     int i = blockIdx.x, h2 = HD / 2;
     const float *cs = cosT + (size_t)pos[i] * h2, *sn = sinT + (size_t)pos[i] * h2;
     for (int t = threadIdx.x; t < H * h2; t += blockDim.x) {

@@ -2,14 +2,14 @@
 #pragma once
 #include "common.cuh"
 
-__global__ void swiglu_forward_kernel(float *h, const float *gu, long total, int F) {
+static __global__ void swiglu_forward_kernel(float *h, const float *gu, long total, int F) {
     long t = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= total) return;
     long i = t / F; int c = (int)(t % F);
     float g = gu[i * 2 * F + c], u = gu[i * 2 * F + F + c];
     h[t] = g / (1.0f + expf(-g)) * u;
 }
-__global__ void swiglu_backward_kernel(float *dgu, const float *dh, const float *gu, long total, int F) {
+static __global__ void swiglu_backward_kernel(float *dgu, const float *dh, const float *gu, long total, int F) {
     long t = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= total) return;
     long i = t / F; int c = (int)(t % F);
