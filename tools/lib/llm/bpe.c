@@ -633,10 +633,17 @@ static void find_matches(Ctx *c, const Stage *st, const char *s, size_t n, Spans
     if (n == 0) ;   /* HF: an empty piece is one empty non-match */
     else if (st->matcher == MATCH_NUMERIC) {
         for (size_t i = 0; i < n;) {
-            utf8proc_int32_t cp;
-            size_t k = (size_t)utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
-            utf8proc_category_t cat = utf8proc_category(cp);   /* Rust's char::is_numeric: Nd, Nl, No */
-            if (cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO) {
+            size_t k = 1;
+            int numeric;
+            unsigned char b0 = (unsigned char)s[i];
+            if (b0 < 0x80) numeric = b0 >= '0' && b0 <= '9';   /* ASCII: the only numerics are the digits */
+            else {
+                utf8proc_int32_t cp;
+                k = (size_t)utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+                utf8proc_category_t cat = utf8proc_category(cp);   /* Rust's char::is_numeric: Nd, Nl, No */
+                numeric = cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO;
+            }
+            if (numeric) {
                 if (prev < i) spans_push(out, prev, i, 0);
                 spans_push(out, i, i + k, 1);
                 prev = i + k;
