@@ -10,6 +10,8 @@
 #                                   process just before), peak RSS of the process
 #   bench train-bigrec-smollm2[-freezeN]  our BIGRec step (no counterfactual pass)
 #   bench cft-over-bigrec-smollm2[-freezeN]  step-time ratio
+#   bench train-cft-smollm2-accum4  the same with 4 micro-batches per AdamW step (the study's
+#                                   batch 16 / micro-batch 4: AdamW's pass over the weights amortised)
 #   bench torch-cft-smollm2         HF LlamaForCausalLM, full logits, two passes (the authors' recipe)
 #   bench torch-plain-cft-smollm2   lean PyTorch module, logits only at the response positions
 #   bench smollm2-over-torch        our CFT samples/s over each torch one (same run)
@@ -30,6 +32,8 @@ echo "bench load-smollm2 loadavg1=$(cut -d' ' -f1 /proc/loadavg) nproc=$(nproc) 
 for f in 0 $FREEZE; do
   "$BIN/model-check" bench --config smollm2 --iters "$ITERS" --warmup 1 --threads "$THREADS" --plain 0 --freeze-layers "$f" | tee -a "$out"
 done
+# the trainer as the SmolLM2 study runs it: batch 16 in micro-batches of 4, one AdamW per 16 samples
+"$BIN/model-check" bench --config smollm2 --iters "$ITERS" --warmup 1 --threads "$THREADS" --plain 0 --accum 4
 "$PY" "$ROOT/bench/torch_step.py" --config smollm2 --impl hf --iters "$ITERS" --threads "$THREADS" | tee -a "$out" ||
   echo "bench torch-cft-smollm2 skipped=1 reason=transformers-unavailable"
 "$PY" "$ROOT/bench/torch_step.py" --config smollm2 --impl plain --iters "$ITERS" --threads "$THREADS" | tee -a "$out"
