@@ -44,4 +44,19 @@ assert not np.fromfile("empty/grads.bin", dtype=np.float32).any()
 PYEOF
 # training sanity: 40 AdamW steps on one batch (dropout on) cut L_n and L_c by 5x
 "$M" overfit --iters 40 --lr 1e-2 --wd 0 > overfit.txt || die "overfit failed: $(cat overfit.txt)"
+# bench --accum: N micro-batches per AdamW step; samples/s counts all of them, and the FLOPs
+# per sample match the single-micro-batch run's (same work per micro-batch)
+"$M" bench --config A --iters 1 --warmup 0 --threads 1 --plain 0 > b1.txt
+"$M" bench --config A --iters 1 --warmup 0 --threads 1 --plain 0 --accum 3 > b3.txt
+grep -q '^bench train-cft-A-accum3 .* accum=3$' b3.txt || die "bench --accum 3: $(cat b3.txt)"
+"$PY" - <<'PYEOF' || die "bench --accum: FLOPs per sample differ"
+import re
+def fps(f):
+    l = [x for x in open(f) if x.startswith("bench train-cft-")][0]
+    v = dict(kv.split("=") for kv in l.split()[2:])
+    return float(v["gflops"]) / float(v["samples_per_s"])
+a, b = fps("b1.txt"), fps("b3.txt")
+assert abs(a - b) <= 0.02 * a, (a, b)
+PYEOF
+expect_fail 2 'accum' "$M" bench --config A --accum 0
 echo "determinism ok"
