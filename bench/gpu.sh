@@ -2,7 +2,7 @@
 # bench/gpu.sh: the GPU check of the CUDA twin, one command on a GPU machine (bench/gpu-pack.sh
 # first, here): the parity suite tests/test_cuda.sh, then the training-step benchmarks at the
 # SmolLM2-135M and Qwen2.5-0.5B shapes, batch 64, T 150 (+ the 52-token counterfactual prompt),
-# random weights: ours (TF32 and fp32 GEMMs) and HF-torch's (the authors' recipe: bf16
+# random weights: ours (bf16, TF32 and fp32 GEMMs; the ratio to torch uses bf16) and HF-torch's (the authors' recipe: bf16
 # autocast, full logits, two passes) on the same GPU. One `bench ...` line per figure, into
 # $OUT/gpu-bench.txt (or ./gpu-bench.txt) and stdout; the suite's log beside it. MFU counts the
 # model FLOPs model-check counts (GEMMs + attention as computed) against the chip's dense bf16
@@ -34,7 +34,7 @@ say "bench gpu-parity rc=$rc result=$(tail -n 1 "$out/test_cuda.log" | tr ' ' '_
 # 2. training steps
 PEAK=${GPU_PEAK_TFLOPS:-989}
 for cfg in smollm2-b64 qwen2.5-b64; do
-  for prec in tf32 fp32; do
+  for prec in bf16 tf32 fp32; do
     o=$(timeout 120 "$BIN/model-check" bench --config $cfg --device cuda --precision $prec --iters 5 --warmup 2 --plain 0 2>&1)
     grep -q '^bench train-' <<< "$o" || { say "bench gpu-step-$prec-$cfg failed: $(tail -n 1 <<< "$o" | tr ' ' '_')"; continue; }
     grep '^bench train-' <<< "$o" | sed "s/^bench train-\([a-z]*\)-/bench gpu-\1-$prec-/" \
@@ -72,9 +72,10 @@ dec_bench() {   # name, input, decode args
 dec_bench cuda-fp32 "$D/p.jsonl" --device cuda --precision fp32
 dec_bench cuda-tf32 "$D/p.jsonl" --device cuda --precision tf32
 dec_bench cpu-$(nproc)t "$D/p16.jsonl" --threads "$(nproc)"
-for dt in "--bf16" ""; do
+for dt in bf16 fp32; do
+  flag=; [ $dt = bf16 ] && flag=--bf16
   timeout 150 "$PY" bench/torch_decode.py "$D/m" "$D/p.jsonl" --beams 5 --ret 5 --max-new 32 --lp 1.0 --batch 16 \
-    --device cuda $dt 2>&1 | grep '^bench' | sed "s/^bench torch-decode/bench gpu-torch-decode-${dt:+bf16}${dt:-fp32}/" | tee -a "$res"
+    --device cuda $flag 2>&1 | grep '^bench' | sed "s/^bench torch-decode/bench gpu-torch-decode-$dt/" | tee -a "$res"
 done
 awk '/^bench gpu-decode-cuda-tf32 / { split($2, s, "="); o = s[2] }
      /^bench gpu-decode-cpu-/ { split($2, s, "="); c = s[2] }
@@ -82,7 +83,7 @@ awk '/^bench gpu-decode-cuda-tf32 / { split($2, s, "="); o = s[2] }
      END { if (o && c) printf "bench gpu-decode-cuda-over-cpu ratio=%.2f\n", o / c;
            if (o && t) printf "bench gpu-decode-cuda-over-torch-bf16 ratio=%.2f\n", o / t }' "$res" | tee -a "$res"
 # ours over torch, same run
-awk '/^bench gpu-cft-tf32-/ { split($2, s, "="); n = $2; sub(/^bench gpu-cft-tf32-/, "", $1); ours[$1] = s[2] }
+awk '/^bench gpu-cft-bf16-/ { split($2, s, "="); n = $2; sub(/^bench gpu-cft-bf16-/, "", $1); ours[$1] = s[2] }
      /^bench gpu-torch-cft-/ { split($2, s, "="); c = $1; sub(/^bench gpu-torch-cft-/, "", c); th[c] = s[2] }
      END { for (c in ours) if (c in th) printf "bench gpu-cft-over-torch-%s ratio=%.2f\n", c, ours[c] / th[c] }' "$res" | tee -a "$res.x"
 cat "$res.x" >> "$res"; rm -f "$res.x"

@@ -93,6 +93,8 @@ expect_fail 1 'non-finite loss at step [0-9]+' "$BIN/cft-step" "${COMMON[@]}" --
 [ -e N ] && die "output written after a non-finite loss"
 # usage and data errors
 expect_fail 2 'no CUDA support|no usable CUDA device' "$BIN/cft-step" "${COMMON[@]}" --out X --device cuda
+expect_fail 2 'no CUDA support|no usable CUDA device' "$BIN/cft-step" "${COMMON[@]}" --out X --device cuda --precision bf16
+expect_fail 2 'expected tf32, fp32 or bf16' "$BIN/cft-step" "${COMMON[@]}" --out X --device cuda --precision fp16
 expect_fail 2 'exactly one of --init' "$BIN/cft-step" --train d/train.prompts.jsonl --out X --tokenizer tok.model
 head -3 d/train.prompts.jsonl > bad.jsonl; echo '{"id": 9, "prompt": "x"}' >> bad.jsonl
 expect_fail 1 'bad.jsonl:4: response: missing field' "$BIN/cft-step" --train bad.jsonl --config cfg.json --tokenizer tok.model --out X

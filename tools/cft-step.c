@@ -69,8 +69,10 @@ static void usage(int code) {
 "                       and memory on a small machine)\n"
 "  --seed N (42) --threads N (all cores)\n"
 "  --device cpu|cuda    (cpu) cuda: the model's CUDA twin on GPU 0 (fails in one line without\n"
-"                       one); --precision tf32|fp32 (tf32) for its GEMMs. The CUDA path has\n"
-"                       not yet run on a GPU in this project's CI (README, Limits)\n"
+"                       one); --precision tf32|fp32|bf16 (tf32) for its GEMMs (bf16: the\n"
+"                       layers' GEMMs on bf16 copies of the fp32 weights and activations,\n"
+"                       fp32 accumulation, the head in TF32). The CUDA path has not yet\n"
+"                       run on a GPU (README, Limits)\n"
 "  --save-every N       resumable state every N steps (and each epoch end) to --state DIR\n"
 "                       (default OUT.state); --resume DIR continues a killed run exactly;\n"
 "                       --auto-resume: resume from the state dir when it exists\n"
@@ -657,7 +659,8 @@ int main(int argc, char **argv) {
     }
     if (beta_set && beta_prime_set) die(EXIT_USAGE, "--beta and --beta-prime are exclusive");
     if (strcmp(o.device, "cpu") && strcmp(o.device, "cuda")) die(EXIT_USAGE, "--device: expected cpu or cuda, got '%s'", o.device);
-    if (strcmp(o.precision, "tf32") && strcmp(o.precision, "fp32")) die(EXIT_USAGE, "--precision: expected tf32 or fp32, got '%s'", o.precision);
+    if (strcmp(o.precision, "tf32") && strcmp(o.precision, "fp32") && strcmp(o.precision, "bf16"))
+        die(EXIT_USAGE, "--precision: expected tf32, fp32 or bf16, got '%s'", o.precision);
     int lm = !strcmp(o.objective, "lm");
     if (!lm && strcmp(o.objective, "rec")) die(EXIT_USAGE, "--objective: expected rec or lm, got '%s'", o.objective);
     if (o.micro > o.batch) o.micro = o.batch;

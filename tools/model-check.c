@@ -41,7 +41,7 @@ static void usage(int code) {
         "  --lr X (1e-3) --wd X (0.1) --dropout P (0) --share 0|1 (1) --prune 0|1 (1) --init-std X (0.1)\n"
         "  --corrupt token|label|pos|cfpos|length   break the batch (tests the model's input checks)\n"
         "common: --seed S (1) --threads N (all cores) -q\n"
-        "  --device cpu|cuda (dump, bench; cpu) --precision tf32|fp32 (tf32): the CUDA twin of the model\n"
+        "  --device cpu|cuda (dump, bench; cpu) --precision tf32|fp32|bf16 (tf32): the CUDA twin of the model\n"
         "    (tests/test_cuda.sh compares its dump with the CPU's; exit 2 with the reason when no GPU)\n");
     exit(code);
 }

@@ -698,8 +698,9 @@ static void dev_end(Model *m, int writes) {
 void model_set_device(Model *m, const char *device, const char *precision) {
     if (!strcmp(device, "cpu")) return;
     if (strcmp(device, "cuda")) die(EXIT_USAGE, "--device: expected cpu or cuda, got '%s'", device);
-    int prec = !strcmp(precision, "tf32") ? CUDA_TF32 : !strcmp(precision, "fp32") ? CUDA_FP32 : -1;
-    if (prec < 0) die(EXIT_USAGE, "--precision: expected tf32 or fp32, got '%s'", precision);
+    int prec = !strcmp(precision, "tf32") ? CUDA_TF32 : !strcmp(precision, "fp32") ? CUDA_FP32
+             : !strcmp(precision, "bf16") ? CUDA_BF16 : -1;
+    if (prec < 0) die(EXIT_USAGE, "--precision: expected tf32, fp32 or bf16, got '%s'", precision);
     if (m->cuda) return;
     int L = m->L;
     size_t *off = xmalloc(sizeof(size_t) * 11 * (size_t)L);

@@ -117,7 +117,7 @@ void model_set_prune_last(Model *m, int on);
 void model_set_freeze_layers(Model *m, int n);
 int model_freeze_layers(const Model *m);
 /* Run the steps on device "cpu" (the default; a no-op) or "cuda" (model_cuda.h: the CUDA twin
- * of this module, GEMMs in precision "tf32" or "fp32"). Dies with the reason, in one line, when
+ * of this module, GEMMs in precision "tf32", "fp32" or "bf16"). Dies with the reason, in one line, when
  * no GPU can be used or the build has no CUDA. Everything else in this interface keeps working:
  * model_params / model_grads / model_adam_m / model_adam_v return current host copies (and
  * what the caller writes there reaches the device before its next step), model_save saves

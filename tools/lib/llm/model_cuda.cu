@@ -34,6 +34,8 @@ struct CudaModel {
     std::vector<size_t> offs;       /* storage of lay's per-layer arrays */
     char name[256];
     cublasHandle_t blas;
+    int pbody, phead;               /* GEMM precision of the layers and of the lm head */
+    __nv_bfloat16 *bfa = nullptr, *bfb = nullptr; size_t cap_bfa = 0, cap_bfb = 0;   /* bf16 operands */
     float *params, *grads, *adam_m, *adam_v;
     /* plan */
     int *tok, *pos, *idx; Seq *seq; size_t cap_n, cap_pos, cap_seq, cap_idx;
@@ -134,7 +136,9 @@ extern "C" CudaModel *cuda_model_new(const CudaLayout *lay, const float *params,
     }
     /* fp32: no tensor-core shortcuts (the parity reference); tf32: 10-bit mantissa products,
      * fp32 accumulation */
-    CUBLAS_CHECK(cublasSetMathMode(cm->blas, precision == CUDA_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+    CUBLAS_CHECK(cublasSetMathMode(cm->blas, precision == CUDA_FP32 ? CUBLAS_PEDANTIC_MATH : CUBLAS_TF32_TENSOR_OP_MATH));
+    cm->pbody = precision;
+    cm->phead = precision == CUDA_BF16 ? CUDA_TF32 : precision;
     cm->params = (float *)dmalloc(lay->nparams * sizeof(float));
     h2d(cm->params, params, lay->nparams);
     return cm;
@@ -148,6 +152,7 @@ extern "C" void cuda_model_free(CudaModel *cm) {
     cudaFree(cm->abuf); cudaFree(cm->rcos); cudaFree(cm->rsin);
     cudaFree(cm->hx); cudaFree(cm->hln); cudaFree(cm->hrstd); cudaFree(cm->hlogits); cudaFree(cm->hdx); cudaFree(cm->hrows);
     cudaFree(cm->items); cudaFree(cm->item_ln); cudaFree(cm->item_lc); cudaFree(cm->gnpart);
+    cudaFree(cm->bfa); cudaFree(cm->bfb);
     cublasDestroy(cm->blas);
     delete cm;
 }
@@ -213,10 +218,31 @@ static void acts_prepare(CudaModel *cm) {
 }
 
 /* --------------------------------------------------------- layer helpers ---- */
-static void linear_forward(CudaModel *cm, float *y, const float *x, const float *w, const float *b, int n, int IN,
+/* packed bf16 copy of a row-major (rows, cols) operand with row stride ld, in *buf */
+static const __nv_bfloat16 *as_bf16(__nv_bfloat16 **buf, size_t *cap, const float *src, int rows, int cols, int ld) {
+    size_t n = (size_t)rows * cols;
+    dgrow(buf, cap, n);
+    to_bf16_kernel<<<cdiv((long)n, 256), 256>>>(*buf, src, rows, cols, ld); LAUNCH_CHECK();
+    return *buf;
+}
+/* mm (common.cuh) at a precision: CUDA_BF16 converts both operands and runs cublasGemmEx
+ * (bf16 in, fp32 accumulate and out); fp32 / TF32 are the handle's math mode (TF32 set for
+ * bf16 too, where the head's GEMMs use it) */
+static void gemm(CudaModel *cm, int prec, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (prec != CUDA_BF16) { mm(cm->blas, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); return; }
+    int ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+    const __nv_bfloat16 *a = as_bf16(&cm->bfa, &cm->cap_bfa, A, ar, ac, lda);
+    const __nv_bfloat16 *b = as_bf16(&cm->bfb, &cm->cap_bfb, B, br, bc, ldb);
+    CUBLAS_CHECK(cublasGemmEx(cm->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha,
+                              b, CUDA_R_16BF, bc, a, CUDA_R_16BF, ac, &beta, C, CUDA_R_32F, ldc,
+                              CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+static void linear_forward(CudaModel *cm, int prec, float *y, const float *x, const float *w, const float *b, int n, int IN,
                            int OUT, double *flops) {
     if (n == 0) return;
-    mm(cm->blas, 0, 1, n, OUT, IN, 1.0f, x, IN, w, IN, 0.0f, y, OUT);
+    gemm(cm, prec, 0, 1, n, OUT, IN, 1.0f, x, IN, w, IN, 0.0f, y, OUT);
     *flops += 2.0 * n * IN * OUT;
     if (b) { add_bias_kernel<<<n, 256>>>(y, b, OUT); LAUNCH_CHECK(); }
 }
@@ -225,11 +251,11 @@ static void colsum_add(CudaModel *cm, float *dst, const float *x, int n, int C) 
     colsum_partial_kernel<<<dim3((unsigned)cdiv(C, 256), (unsigned)nch), 256>>>(cm->colpart, x, n, C); LAUNCH_CHECK();
     colsum_finish_kernel<<<cdiv(C, 256), 256>>>(dst, cm->colpart, nch, C); LAUNCH_CHECK();
 }
-static void linear_backward(CudaModel *cm, float *dx, int accumulate, float *dw, float *db, const float *dy,
+static void linear_backward(CudaModel *cm, int prec, float *dx, int accumulate, float *dw, float *db, const float *dy,
                             const float *x, const float *w, int n, int IN, int OUT, double *flops) {
     if (n == 0) return;
-    if (dx) { mm(cm->blas, 0, 0, n, IN, OUT, 1.0f, dy, OUT, w, IN, accumulate ? 1.0f : 0.0f, dx, IN); *flops += 2.0 * n * IN * OUT; }
-    if (dw) { mm(cm->blas, 1, 0, OUT, IN, n, 1.0f, dy, OUT, x, IN, 1.0f, dw, IN); *flops += 2.0 * n * IN * OUT; }
+    if (dx) { gemm(cm, prec, 0, 0, n, IN, OUT, 1.0f, dy, OUT, w, IN, accumulate ? 1.0f : 0.0f, dx, IN); *flops += 2.0 * n * IN * OUT; }
+    if (dw) { gemm(cm, prec, 1, 0, OUT, IN, n, 1.0f, dy, OUT, x, IN, 1.0f, dw, IN); *flops += 2.0 * n * IN * OUT; }
     if (db) colsum_add(cm, db, dy, n, OUT);
 }
 static void rmsnorm_forward(float *y, float *rstd, const float *x, const float *w, int n, int C, float eps) {
@@ -291,22 +317,22 @@ extern "C" void cuda_forward(CudaModel *cm, const Plan *p, const float *rope_cos
     dim3 ag((unsigned)cm->maxq, (unsigned)NH, (unsigned)cm->nseq);
     for (int l = 0; l < y->L; l++) {
         rmsnorm_forward(cm->ln1[l], cm->rstd1[l], cm->res[l], W(cm, y->ln1[l]), n, C, y->eps);
-        linear_forward(cm, cm->q[l], cm->ln1[l], W(cm, y->q_w[l]), y->bias ? W(cm, y->q_b[l]) : nullptr, n, C, QD, flops);
-        linear_forward(cm, cm->k[l], cm->ln1[l], W(cm, y->k_w[l]), y->bias ? W(cm, y->k_b[l]) : nullptr, n, C, KVD, flops);
-        linear_forward(cm, cm->v[l], cm->ln1[l], W(cm, y->v_w[l]), y->bias ? W(cm, y->v_b[l]) : nullptr, n, C, KVD, flops);
+        linear_forward(cm, cm->pbody, cm->q[l], cm->ln1[l], W(cm, y->q_w[l]), y->bias ? W(cm, y->q_b[l]) : nullptr, n, C, QD, flops);
+        linear_forward(cm, cm->pbody, cm->k[l], cm->ln1[l], W(cm, y->k_w[l]), y->bias ? W(cm, y->k_b[l]) : nullptr, n, C, KVD, flops);
+        linear_forward(cm, cm->pbody, cm->v[l], cm->ln1[l], W(cm, y->v_w[l]), y->bias ? W(cm, y->v_b[l]) : nullptr, n, C, KVD, flops);
         rope(cm, cm->q[l], NH, +1);
         rope(cm, cm->k[l], KVH, +1);
         attention_forward_kernel<<<ag, ATT_THREADS, HD * sizeof(float)>>>(cm->ao[l], cm->att[l], cm->q[l], cm->k[l], cm->v[l],
                                                                          cm->seq, cm->idx, NH, KVH, HD, scale);
         LAUNCH_CHECK();
         *flops += attn_flops(p, NH, HD, 4.0);
-        linear_forward(cm, cm->t1, cm->ao[l], W(cm, y->o_w[l]), nullptr, n, QD, C, flops);
+        linear_forward(cm, cm->pbody, cm->t1, cm->ao[l], W(cm, y->o_w[l]), nullptr, n, QD, C, flops);
         dropout_fwd(cm, cm->mid[l], cm->res[l], cm->t1, d, l, 0);
         rmsnorm_forward(cm->ln2[l], cm->rstd2[l], cm->mid[l], W(cm, y->ln2[l]), n, C, y->eps);
-        linear_forward(cm, cm->gu[l], cm->ln2[l], W(cm, y->gu_w[l]), nullptr, n, C, 2 * F, flops);
+        linear_forward(cm, cm->pbody, cm->gu[l], cm->ln2[l], W(cm, y->gu_w[l]), nullptr, n, C, 2 * F, flops);
         long tf = (long)n * F;
         swiglu_forward_kernel<<<cdiv(tf, 256), 256>>>(cm->hh[l], cm->gu[l], tf, F); LAUNCH_CHECK();
-        linear_forward(cm, cm->t1, cm->hh[l], W(cm, y->down_w[l]), nullptr, n, F, C, flops);
+        linear_forward(cm, cm->pbody, cm->t1, cm->hh[l], W(cm, y->down_w[l]), nullptr, n, F, C, flops);
         dropout_fwd(cm, cm->res[l + 1], cm->mid[l], cm->t1, d, l, 1);
     }
 }
@@ -349,7 +375,7 @@ extern "C" void cuda_head(CudaModel *cm, const int *rows, int nr, const Item *it
     gather_rows_kernel<<<nr, 256>>>(cm->hx, cm->res[y->L], cm->hrows, C); LAUNCH_CHECK();
     rmsnorm_forward(cm->hln, cm->hrstd, cm->hx, W(cm, y->norm), nr, C, y->eps);
     float *z = cm->hlogits;
-    linear_forward(cm, z, cm->hln, W(cm, y->lm_head), nullptr, nr, C, V, flops);
+    linear_forward(cm, cm->phead, z, cm->hln, W(cm, y->lm_head), nullptr, nr, C, V, flops);
     if (ni > 0) {
         h2d(cm->items, items, (size_t)ni);
         cft_loss_kernel<<<ni, LOSS_THREADS>>>(z, cm->item_ln, cm->item_lc, cm->items, V, lambda, train); LAUNCH_CHECK();
@@ -365,7 +391,7 @@ extern "C" void cuda_head(CudaModel *cm, const int *rows, int nr, const Item *it
     for (int it = 0; it < ni; it++) { used[(size_t)items[it].ih] = 1; if (items[it].i0 >= 0) used[(size_t)items[it].i0] = 1; }
     for (int i = 0; i < nr; i++)
         if (!used[(size_t)i]) CUDA_CHECK(cudaMemset(z + (size_t)i * V, 0, (size_t)V * sizeof(float)));
-    linear_backward(cm, cm->hdx, 0, head_frozen ? nullptr : G(cm, y->lm_head), nullptr, z, cm->hln, W(cm, y->lm_head), nr, C, V, flops);
+    linear_backward(cm, cm->phead, cm->hdx, 0, head_frozen ? nullptr : G(cm, y->lm_head), nullptr, z, cm->hln, W(cm, y->lm_head), nr, C, V, flops);
     CUDA_CHECK(cudaMemcpy(cm->hln, cm->hdx, (size_t)nr * C * sizeof(float), cudaMemcpyDeviceToDevice));
     CUDA_CHECK(cudaMemset(cm->hdx, 0, (size_t)nr * C * sizeof(float)));
     rmsnorm_backward(cm, body_grad ? cm->hdx : nullptr, G(cm, y->norm), cm->hln, cm->hx, W(cm, y->norm), cm->hrstd, nr, C);
@@ -391,14 +417,14 @@ extern "C" void cuda_backward(CudaModel *cm, const Plan *p, const CudaDrop *d, i
     for (int l = y->L - 1; l >= freeze; l--) {
         /* MLP branch */
         dropout_bwd(cm, cm->t1, cm->dres, d, l, 1);
-        linear_backward(cm, cm->dh, 0, G(cm, y->down_w[l]), nullptr, cm->t1, cm->hh[l], W(cm, y->down_w[l]), n, F, C, flops);
+        linear_backward(cm, cm->pbody, cm->dh, 0, G(cm, y->down_w[l]), nullptr, cm->t1, cm->hh[l], W(cm, y->down_w[l]), n, F, C, flops);
         long tf = (long)n * F;
         swiglu_backward_kernel<<<cdiv(tf, 256), 256>>>(cm->dgu, cm->dh, cm->gu[l], tf, F); LAUNCH_CHECK();
-        linear_backward(cm, cm->dln, 0, G(cm, y->gu_w[l]), nullptr, cm->dgu, cm->ln2[l], W(cm, y->gu_w[l]), n, C, 2 * F, flops);
+        linear_backward(cm, cm->pbody, cm->dln, 0, G(cm, y->gu_w[l]), nullptr, cm->dgu, cm->ln2[l], W(cm, y->gu_w[l]), n, C, 2 * F, flops);
         rmsnorm_backward(cm, cm->dres, G(cm, y->ln2[l]), cm->dln, cm->mid[l], W(cm, y->ln2[l]), cm->rstd2[l], n, C);
         /* attention branch */
         dropout_bwd(cm, cm->t1, cm->dres, d, l, 0);
-        linear_backward(cm, cm->dao, 0, G(cm, y->o_w[l]), nullptr, cm->t1, cm->ao[l], W(cm, y->o_w[l]), n, QD, C, flops);
+        linear_backward(cm, cm->pbody, cm->dao, 0, G(cm, y->o_w[l]), nullptr, cm->t1, cm->ao[l], W(cm, y->o_w[l]), n, QD, C, flops);
         attention_backward_dq_kernel<<<ag, ATT_THREADS, HD * sizeof(float)>>>(cm->dq, cm->dS, cm->dao, cm->att[l], cm->k[l],
                                                                              cm->v[l], cm->seq, cm->idx, NH, KVH, HD, scale);
         LAUNCH_CHECK();
@@ -411,9 +437,9 @@ extern "C" void cuda_backward(CudaModel *cm, const Plan *p, const CudaDrop *d, i
         gather_add(&cm->kv, cm->dv, cm->vpart, KVD);
         rope(cm, cm->dq, NH, -1);
         rope(cm, cm->dk, KVH, -1);
-        linear_backward(cm, cm->dln, 0, G(cm, y->q_w[l]), y->bias ? G(cm, y->q_b[l]) : nullptr, cm->dq, cm->ln1[l], W(cm, y->q_w[l]), n, C, QD, flops);
-        linear_backward(cm, cm->dln, 1, G(cm, y->k_w[l]), y->bias ? G(cm, y->k_b[l]) : nullptr, cm->dk, cm->ln1[l], W(cm, y->k_w[l]), n, C, KVD, flops);
-        linear_backward(cm, cm->dln, 1, G(cm, y->v_w[l]), y->bias ? G(cm, y->v_b[l]) : nullptr, cm->dv, cm->ln1[l], W(cm, y->v_w[l]), n, C, KVD, flops);
+        linear_backward(cm, cm->pbody, cm->dln, 0, G(cm, y->q_w[l]), y->bias ? G(cm, y->q_b[l]) : nullptr, cm->dq, cm->ln1[l], W(cm, y->q_w[l]), n, C, QD, flops);
+        linear_backward(cm, cm->pbody, cm->dln, 1, G(cm, y->k_w[l]), y->bias ? G(cm, y->k_b[l]) : nullptr, cm->dk, cm->ln1[l], W(cm, y->k_w[l]), n, C, KVD, flops);
+        linear_backward(cm, cm->pbody, cm->dln, 1, G(cm, y->v_w[l]), y->bias ? G(cm, y->v_b[l]) : nullptr, cm->dv, cm->ln1[l], W(cm, y->v_w[l]), n, C, KVD, flops);
         int want = l > freeze || freeze == 0;   /* model.c's res_grad_wanted */
         rmsnorm_backward(cm, want ? cm->dres : nullptr, G(cm, y->ln1[l]), cm->dln, cm->res[l], W(cm, y->ln1[l]), cm->rstd1[l], n, C);
     }

@@ -30,7 +30,10 @@ typedef struct {
     const size_t *ln1, *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *ln2, *gu_w, *down_w;   /* [L] */
 } CudaLayout;
 
-enum { CUDA_FP32 = 0, CUDA_TF32 = 1 };                               /* GEMM precision */
+/* GEMM precision: fp32 (the parity reference), TF32 products, or bf16 operands (the body's
+ * GEMMs read bf16 copies of fp32 weights and activations, made per GEMM; fp32 accumulation
+ * and outputs; the head's logits GEMMs stay TF32, and everything else fp32) */
+enum { CUDA_FP32 = 0, CUDA_TF32 = 1, CUDA_BF16 = 2 };
 enum { CUDA_PARAMS = 0, CUDA_GRADS = 1, CUDA_ADAM_M = 2, CUDA_ADAM_V = 3 };
 
 /* Device 0 with the weights uploaded, or NULL with the reason in why (no driver, no device,
