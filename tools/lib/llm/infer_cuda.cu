@@ -42,19 +42,6 @@ struct CudaInfer {
     std::vector<int> h_pos, h_base, h_n1, h_rows, h_gidx;
 };
 
-static void *dmalloc(size_t bytes) {
-    void *p = nullptr;
-    if (bytes == 0) bytes = 16;
-    cudaError_t e = cudaMalloc(&p, bytes);
-    if (e != cudaSuccess) die(EXIT_IO, "cuda: cannot allocate %.1f MB of device memory: %s", bytes / 1e6, cudaGetErrorString(e));
-    return p;
-}
-template <typename T> static void h2d(T *d, const T *h, size_t n) {
-    if (n) CUDA_CHECK(cudaMemcpy(d, h, n * sizeof(T), cudaMemcpyHostToDevice));
-}
-template <typename T> static void d2h(T *h, const T *d, size_t n) {
-    if (n) CUDA_CHECK(cudaMemcpy(h, d, n * sizeof(T), cudaMemcpyDeviceToHost));
-}
 
 /* ------------------------------------------------------------------ setup ---- */
 extern "C" CudaInfer *cuda_infer_new(const InferShape *s, const ModelWeights *w, const float *inv_freq, int precision,

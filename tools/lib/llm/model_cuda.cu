@@ -53,23 +53,6 @@ struct CudaModel {
     double *gnpart; size_t gncap;
 };
 
-static void *dmalloc(size_t bytes) {
-    void *p = nullptr;
-    if (bytes == 0) bytes = 16;
-    cudaError_t e = cudaMalloc(&p, bytes);
-    if (e != cudaSuccess) die(EXIT_IO, "cuda: cannot allocate %.1f MB of device memory: %s", bytes / 1e6, cudaGetErrorString(e));
-    return p;
-}
-/* grow a device array to at least n elements (contents not kept) */
-template <typename T> static void dgrow(T **p, size_t *cap, size_t n) {
-    if (n <= *cap && *p) return;
-    if (*p) CUDA_CHECK(cudaFree(*p));
-    *cap = n > 16 ? n : 16;
-    *p = (T *)dmalloc(*cap * sizeof(T));
-}
-template <typename T> static void h2d(T *d, const T *h, size_t n) {
-    if (n) CUDA_CHECK(cudaMemcpy(d, h, n * sizeof(T), cudaMemcpyHostToDevice));
-}
 static void csr_upload(Csr *c) {
     dgrow(&c->du, &c->cu, c->u.size()); dgrow(&c->dstart, &c->cs, c->start.size()); dgrow(&c->dlist, &c->cl, c->list.size());
     h2d(c->du, c->u.data(), c->u.size()); h2d(c->dstart, c->start.data(), c->start.size());

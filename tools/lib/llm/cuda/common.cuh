@@ -18,6 +18,28 @@ extern "C" {
 
 static inline int cdiv(long a, long b) { return (int)((a + b - 1) / b); }
 
+/* device memory: out of memory is a one-line error naming the size */
+static inline void *dmalloc(size_t bytes) {
+    void *p = nullptr;
+    if (bytes == 0) bytes = 16;
+    cudaError_t e = cudaMalloc(&p, bytes);
+    if (e != cudaSuccess) die(EXIT_IO, "cuda: cannot allocate %.1f MB of device memory: %s", bytes / 1e6, cudaGetErrorString(e));
+    return p;
+}
+/* grow a device array to at least n elements (contents not kept) */
+template <typename T> static void dgrow(T **p, size_t *cap, size_t n) {
+    if (n <= *cap && *p) return;
+    if (*p) CUDA_CHECK(cudaFree(*p));
+    *cap = n > 16 ? n : 16;
+    *p = (T *)dmalloc(*cap * sizeof(T));
+}
+template <typename T> static void h2d(T *d, const T *h, size_t n) {
+    if (n) CUDA_CHECK(cudaMemcpy(d, h, n * sizeof(T), cudaMemcpyHostToDevice));
+}
+template <typename T> static void d2h(T *h, const T *d, size_t n) {
+    if (n) CUDA_CHECK(cudaMemcpy(h, d, n * sizeof(T), cudaMemcpyDeviceToHost));
+}
+
 /* Row-major C (M,N) = alpha op(A) (M,K) op(B) (K,N) + beta C, as model.c's mm: cuBLAS is
  * column-major, and a row-major matrix is its column-major transpose, so C^T = op(B)^T op(A)^T. */
 static void mm(cublasHandle_t h, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
