@@ -11,11 +11,10 @@
 #                       h24  Qwen2 layout, head dim 24 (not a multiple of the warp)
 # Needs BIN (mkcorpus), ROOT, DATA_ROOT, PY (torch).
 set -euo pipefail
+source "$ROOT/tests/lib.sh"
 dir=$1
 mkdir -p "$dir" && cd "$dir"
-"$PY" "$ROOT/tests/cft_data.py" "$DATA_ROOT" d 40
-"$BIN/mkcorpus" --mode spm --items d/items.jsonl --prompts d/train.prompts.jsonl -o spm.txt
-"$ROOT/tools/spm-train.sh" spm.txt tok.model 600 > /dev/null
+games_samples 40 600 "$PY"
 rm -f spm.txt
 V="--vocab 300 --eos 2"
 "$PY" "$ROOT/tests/beam_oracle.py" \

@@ -7,9 +7,7 @@
 #  - --eval prints one JSON line (L_n, L_c); lambda 0 / --no-weight-normal change what they
 #    should; non-finite loss stops with an error naming the step; usage errors.
 source "$ROOT/tests/lib.sh"
-python3 "$ROOT/tests/cft_data.py" "$DATA_ROOT" d 40
-"$BIN/mkcorpus" --mode spm --items d/items.jsonl --prompts d/train.prompts.jsonl -o spm.txt
-"$ROOT/tools/spm-train.sh" spm.txt tok.model 600
+games_samples 40 600
 cat > cfg.json <<'J'
 {"hidden_size": 32, "intermediate_size": 88, "num_hidden_layers": 2, "num_attention_heads": 4,
  "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "max_position_embeddings": 256,

@@ -6,9 +6,7 @@
 # changes every trainable one; an untied lm_head keeps training; --resume refuses another N;
 # N beyond the layer count is a usage error.
 source "$ROOT/tests/lib.sh"
-python3 "$ROOT/tests/cft_data.py" "$DATA_ROOT" d 40
-"$BIN/mkcorpus" --mode spm --items d/items.jsonl --prompts d/train.prompts.jsonl -o spm.txt
-"$ROOT/tools/spm-train.sh" spm.txt tok.model 600
+games_samples 40 600
 for tied in true false; do
   cat > cfg-$tied.json <<J
 {"hidden_size": 32, "intermediate_size": 88, "num_hidden_layers": 3, "num_attention_heads": 4,

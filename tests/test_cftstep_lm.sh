@@ -4,9 +4,7 @@
 # cft-step --objective lm trains on it (validation loss goes down, deterministic), and
 # padding is invisible: --eval gives the same loss with micro-batch 1 and 7, for lm and rec.
 source "$ROOT/tests/lib.sh"
-python3 "$ROOT/tests/cft_data.py" "$DATA_ROOT" d 40
-"$BIN/mkcorpus" --mode spm --items d/items.jsonl --prompts d/train.prompts.jsonl -o spm.txt
-"$ROOT/tools/spm-train.sh" spm.txt tok.model 600
+games_samples 40 600
 "$BIN/mkcorpus" --mode lm --items d/items.jsonl --train d/train.jsonl -o lm.txt --seed 3
 "$BIN/mkcorpus" --mode lm --items d/items.jsonl --train d/train.jsonl --seed 3 | cmp -s - lm.txt || die "mkcorpus not deterministic"
 expect_fail 1 'valid.jsonl:1: split: "valid" sample' "$BIN/mkcorpus" --mode lm --items d/items.jsonl --train d/valid.jsonl

@@ -4,9 +4,7 @@
 # refuses to clobber a non-checkpoint directory, and hostile/corrupt checkpoints refused
 # with one line naming file, tensor/key and problem.
 source "$ROOT/tests/lib.sh"
-python3 "$ROOT/tests/cft_data.py" "$DATA_ROOT" d 20
-"$BIN/mkcorpus" --mode spm --items d/items.jsonl --prompts d/train.prompts.jsonl -o spm.txt
-"$ROOT/tools/spm-train.sh" spm.txt tok.model 500
+games_samples 20 500
 cat > tied.json <<'J'
 {"hidden_size": 32, "intermediate_size": 40, "num_hidden_layers": 2, "num_attention_heads": 4,
  "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "max_position_embeddings": 128,

@@ -6,9 +6,7 @@
 # of both passes (1e-5 relative to the largest logit) (tests/hf_check.py).
 source "$ROOT/tests/lib.sh"
 "$PY" -c "import transformers, torch; from transformers import Qwen2ForCausalLM" || die "transformers not importable by $PY"
-python3 "$ROOT/tests/cft_data.py" "$DATA_ROOT" d 20
-"$BIN/mkcorpus" --mode spm --items d/items.jsonl --prompts d/train.prompts.jsonl -o spm.txt
-"$ROOT/tools/spm-train.sh" spm.txt tok.model 500
+games_samples 20 500
 head -10 d/valid.prompts.jsonl > v.jsonl
 python3 -c "
 import json

@@ -12,9 +12,7 @@
 #  - ckpt-tool --check on an empty or random tokenizer.model.
 source "$ROOT/tests/lib.sh"
 asan=0; case "$BIN" in *asan*) asan=1;; esac
-python3 "$ROOT/tests/cft_data.py" "$DATA_ROOT" d 30
-"$BIN/mkcorpus" --mode spm --items d/items.jsonl --prompts d/train.prompts.jsonl -o spm.txt
-"$ROOT/tools/spm-train.sh" spm.txt tok.model 500
+games_samples 30 500
 cat > cfg.json <<'J'
 {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
  "num_key_value_heads": 2, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "max_position_embeddings": 256,
