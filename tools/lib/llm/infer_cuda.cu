@@ -202,12 +202,17 @@ static void attention_block(CudaInfer *ci, int l, int n, KvRows kr, Store store)
     LAUNCH_CHECK();
     mm(ci->blas, 0, 1, n, s.C, s.QD, 1.0f, ci->att, s.QD, ci->ow[(size_t)l], s.QD, 1.0f, ci->x, s.C);
 }
-/* final norm of rows (nr) of x into hid, logits when asked; both copied to the host */
-static void head(CudaInfer *ci, int nr, float *out_hidden, float *out_logits) {
+/* final norm of rows h_rows[0..nr) of x (gather: every row of x in order when !gather) into
+ * hid, logits when asked; both copied to the host */
+static void head(CudaInfer *ci, int nr, int gather, float *out_hidden, float *out_logits) {
     const InferShape &s = ci->s;
-    h2d(ci->rows, ci->h_rows.data(), (size_t)nr);
-    embedding_forward_kernel<<<nr, 256>>>(ci->last, ci->rows, ci->x, s.C); LAUNCH_CHECK();   /* gather rows */
-    rmsnorm(ci, ci->hid, ci->hrstd, ci->last, ci->norm, nr);
+    const float *src = ci->x;
+    if (gather) {
+        h2d(ci->rows, ci->h_rows.data(), (size_t)nr);
+        embedding_forward_kernel<<<nr, 256>>>(ci->last, ci->rows, ci->x, s.C); LAUNCH_CHECK();   /* gather rows */
+        src = ci->last;
+    }
+    rmsnorm(ci, ci->hid, ci->hrstd, src, ci->norm, nr);
     if (out_logits) {
         mm(ci->blas, 0, 1, nr, s.V, s.C, 1.0f, ci->hid, s.C, ci->lm_head, s.C, 0.0f, ci->logits, s.V);
         d2h(out_logits, ci->logits, (size_t)nr * s.V);
@@ -254,7 +259,7 @@ extern "C" void cuda_infer_prefill(CudaInfer *ci, int nseq, const int *lens, con
         });
         mlp_block(ci, l, (int)N);
     }
-    head(ci, nseq, out_hidden, out_logits);
+    head(ci, nseq, 1, out_hidden, out_logits);
 }
 
 extern "C" void cuda_infer_gen_reserve(CudaInfer *ci, int max_rows, int max_new) {
@@ -276,14 +281,13 @@ extern "C" void cuda_infer_step(CudaInfer *ci, int n, const int *tokens, const i
     size_t g = (size_t)n * (t + 1);
     ensure_rows(ci, (size_t)n, g, (size_t)n);
     int maxpos = 0;
-    ci->h_pos.resize((size_t)n); ci->h_base.resize((size_t)n); ci->h_n1.resize((size_t)n); ci->h_rows.resize((size_t)n);
+    ci->h_pos.resize((size_t)n); ci->h_base.resize((size_t)n); ci->h_n1.resize((size_t)n);
     ci->h_gidx.resize(g);
     for (int r = 0; r < n; r++) {
         int p = prefix[r];
         ci->h_pos[(size_t)r] = ci->plen[(size_t)p] + t;
         ci->h_base[(size_t)r] = ci->poff[(size_t)p];
         ci->h_n1[(size_t)r] = ci->plen[(size_t)p];
-        ci->h_rows[(size_t)r] = r;
         maxpos = std::max(maxpos, ci->h_pos[(size_t)r] + 1);
         memcpy(&ci->h_gidx[(size_t)r * (t + 1)], idx + (size_t)r * stride, sizeof(int) * (size_t)(t + 1));
     }
@@ -307,5 +311,5 @@ extern "C" void cuda_infer_step(CudaInfer *ci, int n, const int *tokens, const i
         });
         mlp_block(ci, l, n);
     }
-    head(ci, n, nullptr, out_logits);
+    head(ci, n, 0, nullptr, out_logits);
 }
