@@ -207,10 +207,15 @@ def cmd_mkckpt(a):
 
 def cmd_prompts(a):
     g = torch.Generator().manual_seed(a.seed)
+    # --shared N: every prompt opens with the same N tokens (a prompt template) and the
+    # first is those N alone, so a batch's common prefix is a whole prompt
+    shared = torch.randint(3, a.vocab, (a.shared,), generator=g).tolist()
     with open(a.out, "w") as f:
         for i in range(a.n):
             n = int(torch.randint(a.min_len, a.max_len + 1, (1,), generator=g))
-            ids = [t for t in torch.randint(3, a.vocab, (n,), generator=g).tolist()]
+            if a.shared and i == 0:
+                n = 0
+            ids = shared + [t for t in torch.randint(3, a.vocab, (n,), generator=g).tolist()]
             f.write(json.dumps({"id": i, "prompt_ids": ids}) + "\n")
 
 
@@ -379,7 +384,7 @@ def main():
     p.add_argument("--tie", action="store_true")
     p.add_argument("--llama", action="store_true", help="Llama layout: no q/k/v biases")
     p = sp.add_parser("prompts"); p.add_argument("out")
-    for k, v in [("n", 6), ("vocab", 64), ("seed", 2), ("min_len", 3), ("max_len", 20)]:
+    for k, v in [("n", 6), ("vocab", 64), ("seed", 2), ("min_len", 3), ("max_len", 20), ("shared", 0)]:
         p.add_argument("--" + k.replace("_", "-"), dest=k, type=int, default=v)
     p = sp.add_parser("catalogue"); p.add_argument("out")
     for k, v in [("n", 30), ("vocab", 64), ("seed", 3), ("min_len", 1), ("max_len", 6), ("eos", 2), ("first", 12)]:

@@ -7,9 +7,12 @@ O="$ROOT/tests/beam_oracle.py"
 M="--vocab 64 --hidden 32 --layers 2 --heads 4 --kv 2 --ffn 48 --eos 2"
 # one python process for all oracle work (start-up dominates)
 $PY "$O" mkckpt ck $M ++ mkckpt tied --vocab 64 --hidden 32 --layers 1 --heads 2 --kv 1 --ffn 40 --eos 2 --tie --seed 5 \
-  ++ prompts p.jsonl --n 6 --vocab 64 ++ catalogue cat.jsonl --n 40 --vocab 64 --eos 2 \
+  ++ prompts p.jsonl --n 6 --vocab 64 ++ prompts ps.jsonl --n 6 --vocab 64 --shared 9 --seed 4 \
+  ++ catalogue cat.jsonl --n 40 --vocab 64 --eos 2 \
   ++ catalogue cat3.jsonl --n 3 --vocab 64 --eos 2 \
   ++ catalogue catx.jsonl --n 300 --vocab 64 --eos 2 --first 6 \
+  ++ beam ck ps.jsonl --lp 1.0 --max-new 12 --out os1.jsonl \
+  ++ beam ck ps.jsonl --lp 0.0 --max-new 12 --constrain-ids cat.jsonl --out osc0.jsonl \
   ++ exact ck p.jsonl --ret 10 --max-new 12 --constrain-ids catx.jsonl --out ox.jsonl \
   ++ beam ck p.jsonl --lp 1.0 --max-new 12 --out o1.jsonl \
   ++ beam ck p.jsonl --lp 0.0 --max-new 12 --out o0.jsonl \
@@ -33,6 +36,15 @@ done
 # batch composition and thread count do not change the result
 "$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --batch 1 --threads 1 < p.jsonl > b1.jsonl
 "$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --batch 6 --threads 2 < p.jsonl > b6.jsonl
+# prompts sharing a 9-token template (one of them the template alone): the batch's common
+# prefix is prefilled once (the default), every prompt whole with --no-share-prefix
+"$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --batch 6 --timing < ps.jsonl > cs1.jsonl 2> cs1.err
+grep -Eq 'prefill_positions=([0-9]+) prefill_rows=([0-9]+)$' cs1.err || { cat cs1.err; die "decode --timing: no prefill counts"; }
+read -r pos rows < <(sed -nE 's/.*prefill_positions=([0-9]+) prefill_rows=([0-9]+)$/\1 \2/p' cs1.err)
+# 6 prompts share 9 tokens, the template-only one keeps its last: 8 rows once instead of 6 times
+[ "$rows" -eq $((pos - 5 * 8)) ] || die "decode: shared prefix: $rows rows computed for $pos positions, expected $((pos - 40))"
+"$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --batch 6 --no-share-prefix < ps.jsonl > cs1n.jsonl
+"$BIN/decode" --model ck --prompt-ids --max-new-tokens 12 --batch 6 --length-penalty 0 --constrain-ids cat.jsonl < ps.jsonl > csc0.jsonl
 # 3 beams returning 2, one layer, tied embeddings
 "$BIN/decode" --model tied --prompt-ids --beams 3 --return 2 --max-new-tokens 8 < p.jsonl > ct.jsonl
 
@@ -69,7 +81,8 @@ expect_fail 2 'length-penalty 0' "$BIN/decode" --model ck --prompt-ids --exact -
 # rest: decode == oracle
 $PY "$O" compare hf1.jsonl o1.jsonl hf0.jsonl o0.jsonl hfc0.jsonl oc0.jsonl hfc3.jsonl oc3.jsonl \
   cc3.jsonl oc3.jsonl c1.jsonl o1.jsonl c0.jsonl o0.jsonl cc1.jsonl oc1.jsonl \
-  cc0.jsonl oc0.jsonl ct.jsonl ot.jsonl b1.jsonl b6.jsonl cx.jsonl ox.jsonl --tol 1e-4 || die "decode != oracle (see above)"
+  cc0.jsonl oc0.jsonl ct.jsonl ot.jsonl b1.jsonl b6.jsonl cx.jsonl ox.jsonl \
+  cs1.jsonl os1.jsonl cs1n.jsonl os1.jsonl csc0.jsonl osc0.jsonl --tol 1e-4 || die "decode != oracle (see above)"
 $PY - <<'PY' || die "checks on the outputs failed"
 import json
 # both finishing paths are exercised: hypotheses ending with EOS and at the length limit

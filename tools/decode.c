@@ -84,8 +84,12 @@ static void usage(int code) {
 "                         --length-penalty 0): the --return best titles by sum of\n"
 "                         log-probs, certified exact; --beams = rows per prompt at first\n"
 "  --max-frontier N       --exact: most rows per prompt on a re-search (1024)\n"
+"  --no-share-prefix      prefill every prompt of a batch whole (by default the batch's\n"
+"                         common prefix, the prompt template, is computed once: the same\n"
+"                         math, rounding apart)\n"
 "  --timing               print one line `decode-timing key=value ...` on stderr (even\n"
-"                         with -q): seconds in prefill, decode steps, beam selection\n"
+"                         with -q): seconds in prefill, decode steps, beam selection;\n"
+"                         prefill positions given and rows computed\n"
 "  -o FILE                write here atomically instead of stdout\n"
 "  -q                     quiet\n");
     exit(code);
@@ -376,7 +380,7 @@ int main(int argc, char **argv) {
     util_init(argc, argv);
     const char *model_dir = NULL, *constrain = NULL, *constrain_ids = NULL, *tok_path = NULL, *out_path = NULL;
     const char *device = "cpu", *precision = "fp32";
-    int batch = 16, threads = 0, prompt_ids = 0, timing = 0, exact = 0;
+    int batch = 16, threads = 0, prompt_ids = 0, timing = 0, exact = 0, share = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
 #define NEXT() (i + 1 < argc ? argv[++i] : (die(EXIT_USAGE, "%s needs a value (see --help)", a), ""))
@@ -397,6 +401,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--eos")) eos = atoi(NEXT());
         else if (!strcmp(a, "--prompt-ids")) prompt_ids = 1;
         else if (!strcmp(a, "--timing")) timing = 1;
+        else if (!strcmp(a, "--no-share-prefix")) share = 0;
         else if (!strcmp(a, "--exact")) exact = 1;
         else if (!strcmp(a, "--max-frontier")) max_frontier = atoi(NEXT());
         else if (!strcmp(a, "-o")) out_path = NEXT();
@@ -428,6 +433,7 @@ int main(int argc, char **argv) {
     /* the device first: a missing GPU is reported before any input is read */
     Infer *inf = infer_new(cfg, model_weights(m));
     infer_set_threads(inf, threads);
+    infer_set_share_prefix(inf, share);
     infer_set_device(inf, device, precision);
     if (strcmp(device, "cpu")) info("device: %s, %s GEMMs", infer_device_name(inf), precision);
     Tok *spm = NULL;
@@ -708,11 +714,15 @@ int main(int argc, char **argv) {
     }
     double el = now_s() - t0;
     info("decoded %d prompts in %.2fs (%.2f prompts/s, %ld batched steps)", nreq, el, el > 0 ? nreq / el : 0.0, steps_total);
-    if (timing)
+    if (timing) {
+        long pf_pos, pf_rows;
+        infer_prefill_counts(inf, &pf_pos, &pf_rows);
         fprintf(stderr, "decode-timing prompts=%d seconds=%.4f prefill_s=%.4f step_s=%.4f select_s=%.4f steps=%ld "
-                "row_steps=%ld us_per_row_step=%.3f select_us_per_row_step=%.3f\n", nreq, el, t_prefill, t_model,
-                t_select, steps_total, row_steps, row_steps ? 1e6 * (t_model + t_select) / row_steps : 0.0,
-                row_steps ? 1e6 * t_select / row_steps : 0.0);
+                "row_steps=%ld us_per_row_step=%.3f select_us_per_row_step=%.3f prefill_positions=%ld prefill_rows=%ld\n",
+                nreq, el, t_prefill, t_model, t_select, steps_total, row_steps,
+                row_steps ? 1e6 * (t_model + t_select) / row_steps : 0.0, row_steps ? 1e6 * t_select / row_steps : 0.0,
+                pf_pos, pf_rows);
+    }
     if (n_short) info("%ld prompts got fewer than --return hypotheses (too few finite-score continuations)", n_short);
     if (exact) info("exact: %ld prompt searches repeated with more rows; %ld prompts not certified exact at --max-frontier %d",
                     n_researched, n_inexact, max_frontier);

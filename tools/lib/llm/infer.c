@@ -40,6 +40,8 @@ struct Infer {
     int snt;
     float *scr;
     int threads;
+    int share_prefix;                /* infer_set_share_prefix */
+    long pf_positions, pf_rows;      /* infer_prefill_counts */
     CudaInfer *cuda;                 /* infer_set_device("cuda"): prefill and steps run there */
 };
 
@@ -64,6 +66,7 @@ Infer *infer_new(const ModelConfig *cfg, const ModelWeights *w) {
     for (int i = 0; i < half; i++)
         ix->inv_freq[i] = 1.0f / powf(cfg->rope_theta, (float)(2 * i) / (float)ix->HD);
     infer_set_threads(ix, 0);
+    ix->share_prefix = 1;
     return ix;
 }
 
@@ -96,6 +99,8 @@ void infer_set_device(Infer *ix, const char *device, const char *precision) {
     ix->cuda = cuda_infer_new(&s, ix->w, ix->inv_freq, prec, why, sizeof why);
     if (!ix->cuda) die(EXIT_USAGE, "--device cuda: %s", why);
 }
+void infer_set_share_prefix(Infer *ix, int on) { ix->share_prefix = on; }
+void infer_prefill_counts(const Infer *ix, long *positions, long *rows) { *positions = ix->pf_positions; *rows = ix->pf_rows; }
 const char *infer_device_name(const Infer *ix) { return ix->cuda ? cuda_infer_device_name(ix->cuda) : "cpu"; }
 
 static void ensure_rows(Infer *ix, size_t rows) {
@@ -401,13 +406,37 @@ void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int 
         cuda_infer_prefill(ix->cuda, nseq, lens, tokens, keep_cache, out_hidden, out_logits);
         return;
     }
-    ensure_rows(ix, N);
-    ensure_scratch(ix, maxlen);
-    for (int s = 0, r = 0; s < nseq; s++)
-        for (int i = 0; i < lens[s]; i++, r++) { ix->row_seq[r] = s; ix->row_pos[r] = i; }
-    int *off = xmalloc(sizeof(int) * (nseq + 1));
+    /* The sequences' longest common token prefix (the prompt template's instruction: about
+     * half of a BIGRec prompt) is computed once, as rows 0..P-1; each sequence then has rows
+     * only for its positions P..len-1, which attend to the shared rows and then their own.
+     * The same math as prefilling every sequence whole; only OpenBLAS's rounding moves (a
+     * row's products depend on where it falls in a GEMM's tiles: scores within ~3e-5 on the
+     * Games prompts, the same beams). P < every len, so each sequence keeps its own last row. */
+    int P = 0;
+    if (ix->share_prefix && nseq > 1) {
+        int minlen = maxlen;
+        for (int s = 0; s < nseq; s++) if (lens[s] < minlen) minlen = lens[s];
+        for (int s = 1, o = lens[0]; s < nseq; o += lens[s], s++) {
+            int i = 0;
+            while (i < minlen - 1 && tokens[o + i] == tokens[i]) i++;
+            minlen = i + 1;
+        }
+        P = minlen - 1;
+    }
+    size_t NR = P;                              /* computed rows: shared, then each suffix */
+    int *off = xmalloc(sizeof(int) * (nseq + 1)), *soff = xmalloc(sizeof(int) * nseq);
     off[0] = 0;
-    for (int s = 0; s < nseq; s++) off[s + 1] = off[s] + lens[s];
+    for (int s = 0; s < nseq; s++) { off[s + 1] = off[s] + lens[s]; soff[s] = (int)NR; NR += lens[s] - P; }
+    ix->pf_positions += (long)N; ix->pf_rows += (long)NR;
+    ensure_rows(ix, NR);
+    ensure_scratch(ix, maxlen);
+    int *rtok = xmalloc(sizeof(int) * NR);
+    for (int i = 0; i < P; i++) { ix->row_seq[i] = -1; ix->row_pos[i] = i; rtok[i] = tokens[i]; }
+    for (int s = 0; s < nseq; s++)
+        for (int i = P; i < lens[s]; i++) {
+            size_t r = (size_t)soff[s] + i - P;
+            ix->row_seq[r] = s; ix->row_pos[r] = i; rtok[r] = tokens[off[s] + i];
+        }
     if (keep_cache) {
         if (N > ix->pcap) {
             free(ix->pk); free(ix->pv);
@@ -423,46 +452,50 @@ void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int 
         ix->np = nseq;
         for (int s = 0; s < nseq; s++) { ix->poff[s] = off[s]; ix->plen[s] = lens[s]; }
     }
-    embed_rows(ix, tokens, (int)N);
+    embed_rows(ix, rtok, (int)NR);
     int NH = ix->NH, KVD = ix->KVD, HD = ix->HD, QD = ix->QD, grp = ix->NH / ix->KVH;
     for (int l = 0; l < ix->L; l++) {
-        /* attention block: x (N,C) += o_proj(attn(rope(q), rope(k), v)) */
-        rmsnorm_forward(ix->h, ix->x, w->input_layernorm[l], (int)N, ix->C, ix->eps, ix->threads);
-        linear_forward(ix, ix->q, ix->h, w->q_proj_w[l], w->q_proj_b[l], (int)N, ix->C, QD);
-        linear_forward(ix, ix->k, ix->h, w->k_proj_w[l], w->k_proj_b[l], (int)N, ix->C, KVD);
-        linear_forward(ix, ix->v, ix->h, w->v_proj_w[l], w->v_proj_b[l], (int)N, ix->C, KVD);
+        /* attention block: x (NR,C) += o_proj(attn(rope(q), rope(k), v)) */
+        rmsnorm_forward(ix->h, ix->x, w->input_layernorm[l], (int)NR, ix->C, ix->eps, ix->threads);
+        linear_forward(ix, ix->q, ix->h, w->q_proj_w[l], w->q_proj_b[l], (int)NR, ix->C, QD);
+        linear_forward(ix, ix->k, ix->h, w->k_proj_w[l], w->k_proj_b[l], (int)NR, ix->C, KVD);
+        linear_forward(ix, ix->v, ix->h, w->v_proj_w[l], w->v_proj_b[l], (int)NR, ix->C, KVD);
 #pragma omp parallel for schedule(static) num_threads(ix->threads)
-        for (size_t r = 0; r < N; r++) {
+        for (size_t r = 0; r < NR; r++) {
             rope_forward(ix->q + r * QD, NH, HD, ix->row_pos[r], ix->inv_freq);
             rope_forward(ix->k + r * KVD, ix->KVH, HD, ix->row_pos[r], ix->inv_freq);
         }
-        if (keep_cache) {
-            float *kt = ix->pk + (size_t)l * ix->pcap * KVD;
-            for (size_t r = 0; r < N; r++)
-                for (int c = 0; c < KVD; c++) kt[(size_t)c * ix->pcap + r] = ix->k[r * KVD + c];
-            memcpy(ix->pv + (size_t)l * ix->pcap * KVD, ix->v, sizeof(float) * N * KVD);
+        if (keep_cache) {   /* sequence s's positions 0..len-1 at poff[s]: shared rows, then its own */
+            float *kt = ix->pk + (size_t)l * ix->pcap * KVD, *vt = ix->pv + (size_t)l * ix->pcap * KVD;
+            for (int s = 0; s < nseq; s++)
+                for (int i = 0; i < lens[s]; i++) {
+                    size_t src = i < P ? (size_t)i : (size_t)soff[s] + i - P, dst = (size_t)off[s] + i;
+                    for (int c = 0; c < KVD; c++) kt[(size_t)c * ix->pcap + dst] = ix->k[src * KVD + c];
+                    memcpy(vt + dst * KVD, ix->v + src * KVD, sizeof(float) * KVD);
+                }
         }
 #pragma omp parallel for schedule(dynamic, 16) num_threads(ix->threads)
-        for (size_t rh = 0; rh < N * NH; rh++) {
+        for (size_t rh = 0; rh < NR * NH; rh++) {
             size_t r = rh / NH;
             int hh = (int)(rh % NH), kh = hh / grp;
             int s = ix->row_seq[r], i = ix->row_pos[r];
-            const float *k0 = ix->k + (size_t)off[s] * KVD + kh * HD;
-            const float *v0 = ix->v + (size_t)off[s] * KVD + kh * HD;
-            attend(ix->att + r * QD + hh * HD, ix->q + r * QD + hh * HD, k0, v0, i + 1, NULL, NULL, 0,
+            size_t own = s < 0 ? 0 : (size_t)soff[s];   /* the row's own keys start here */
+            int n1 = s < 0 ? 0 : P, n2 = s < 0 ? i + 1 : i - P + 1;
+            attend(ix->att + r * QD + hh * HD, ix->q + r * QD + hh * HD, ix->k + kh * HD, ix->v + kh * HD, n1,
+                   ix->k + own * KVD + kh * HD, ix->v + own * KVD + kh * HD, n2,
                    KVD, HD, ix->scale, ix->scr + (size_t)omp_get_thread_num() * ix->scap);
         }
-        infer_matmul_nt(ix, (int)N, ix->C, QD, 1.0f, ix->att, w->o_proj_w[l], 1.0f, ix->x);
-        mlp_block(ix, l, (int)N);
+        infer_matmul_nt(ix, (int)NR, ix->C, QD, 1.0f, ix->att, w->o_proj_w[l], 1.0f, ix->x);
+        mlp_block(ix, l, (int)NR);
     }
     /* gather the last position of each sequence */
     ix->last = xrealloc(ix->last, sizeof(float) * (size_t)nseq * ix->C);
     for (int s = 0; s < nseq; s++)
-        memcpy(ix->last + (size_t)s * ix->C, ix->x + (size_t)(off[s + 1] - 1) * ix->C, sizeof(float) * ix->C);
+        memcpy(ix->last + (size_t)s * ix->C, ix->x + ((size_t)soff[s] + lens[s] - P - 1) * ix->C, sizeof(float) * ix->C);
     float *hid = out_hidden ? out_hidden : xmalloc(sizeof(float) * (size_t)nseq * ix->C);
     head_forward(ix, ix->last, nseq, hid, out_logits);
     if (!out_hidden) free(hid);
-    free(off);
+    free(off); free(soff); free(rtok);
 }
 
 void infer_gen_reserve(Infer *ix, int max_rows, int max_new) {
