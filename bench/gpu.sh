@@ -34,8 +34,11 @@ say "bench gpu-parity rc=$rc result=$(tail -n 1 "$out/test_cuda.log" | tr ' ' '_
 # 2. training steps
 PEAK=${GPU_PEAK_TFLOPS:-989}
 for cfg in smollm2-b64 qwen2.5-b64; do
-  for prec in bf16 tf32 fp32; do
-    o=$(timeout 120 "$BIN/model-check" bench --config $cfg --device cuda --precision $prec --iters 5 --warmup 2 --plain 0 2>&1)
+  # precision[:fused]: the fused attention kernels (cuda/attention_fused.cuh) at bf16, labelled bf16fa
+  for pa in bf16 tf32 fp32 bf16:fused; do
+    prec=${pa%:*} att=plain; [ "$pa" = bf16:fused ] && att=fused
+    o=$(timeout 120 "$BIN/model-check" bench --config $cfg --device cuda --precision $prec --attention $att --iters 5 --warmup 2 --plain 0 2>&1)
+    [ $att = fused ] && prec=bf16fa
     grep -q '^bench train-' <<< "$o" || { say "bench gpu-step-$prec-$cfg failed: $(tail -n 1 <<< "$o" | tr ' ' '_')"; continue; }
     grep '^bench train-' <<< "$o" | sed "s/^bench train-\([a-z]*\)-/bench gpu-\1-$prec-/" \
       | awk -v P="$PEAK" '{ for (i = 2; i <= NF; i++) if ($i ~ /^gflops=/) { split($i, g, "="); printf "%s mfu_bf16_pct=%.2f\n", $0, 100 * g[2] / (P * 1000); next } print }' \
@@ -77,14 +80,17 @@ for dt in bf16 fp32; do
   timeout 150 "$PY" bench/torch_decode.py "$D/m" "$D/p.jsonl" --beams 5 --ret 5 --max-new 32 --lp 1.0 --batch 16 \
     --device cuda $flag 2>&1 | grep '^bench' | sed "s/^bench torch-decode/bench gpu-torch-decode-$dt/" | tee -a "$res"
 done
-awk '/^bench gpu-decode-cuda-tf32 / { split($2, s, "="); o = s[2] }
-     /^bench gpu-decode-cpu-/ { split($2, s, "="); c = s[2] }
-     /^bench gpu-torch-decode-bf16 / { split($2, s, "="); t = s[2] }
+awk '/^bench gpu-decode-cuda-tf32 / { split($3, s, "="); o = s[2] }
+     /^bench gpu-decode-cpu-/ { split($3, s, "="); c = s[2] }
+     /^bench gpu-torch-decode-bf16 / { split($3, s, "="); t = s[2] }
      END { if (o && c) printf "bench gpu-decode-cuda-over-cpu ratio=%.2f\n", o / c;
            if (o && t) printf "bench gpu-decode-cuda-over-torch-bf16 ratio=%.2f\n", o / t }' "$res" | tee -a "$res"
 # ours over torch, same run
-awk '/^bench gpu-cft-bf16-/ { split($2, s, "="); n = $2; sub(/^bench gpu-cft-bf16-/, "", $1); ours[$1] = s[2] }
-     /^bench gpu-torch-cft-/ { split($2, s, "="); c = $1; sub(/^bench gpu-torch-cft-/, "", c); th[c] = s[2] }
-     END { for (c in ours) if (c in th) printf "bench gpu-cft-over-torch-%s ratio=%.2f\n", c, ours[c] / th[c] }' "$res" | tee -a "$res.x"
+for v in bf16 bf16fa; do
+  # fields: bench NAME samples_per_s=X ...
+  awk -v V="$v" '$2 ~ "^gpu-cft-" V "-" { split($3, s, "="); c = $2; sub("^gpu-cft-" V "-", "", c); ours[c] = s[2] }
+       $2 ~ /^gpu-torch-cft-/ { split($3, s, "="); c = $2; sub(/^gpu-torch-cft-/, "", c); th[c] = s[2] }
+       END { for (c in ours) if (c in th) printf "bench gpu-cft-%s-over-torch-%s ratio=%.2f\n", V, c, ours[c] / th[c] }' "$res" | tee -a "$res.x"
+done
 cat "$res.x" >> "$res"; rm -f "$res.x"
 rm -rf "$T"

@@ -93,6 +93,11 @@ expect_fail 1 'non-finite loss at step [0-9]+' "$BIN/cft-step" "${COMMON[@]}" --
 expect_fail 2 'no CUDA support|no usable CUDA device' "$BIN/cft-step" "${COMMON[@]}" --out X --device cuda
 expect_fail 2 'no CUDA support|no usable CUDA device' "$BIN/cft-step" "${COMMON[@]}" --out X --device cuda --precision bf16
 expect_fail 2 'expected tf32, fp32 or bf16' "$BIN/cft-step" "${COMMON[@]}" --out X --device cuda --precision fp16
+# the fused attention kernels are CUDA's: refused on the CPU, a bad name refused
+expect_fail 2 'no CUDA support|no usable CUDA device' "$BIN/cft-step" "${COMMON[@]}" --out X --device cuda --attention fused
+expect_fail 2 'give --device cuda' "$BIN/cft-step" "${COMMON[@]}" --out X --attention fused
+expect_fail 2 'expected plain or fused' "$BIN/cft-step" "${COMMON[@]}" --out X --attention flash
+[ ! -e X ] || die "cft-step left X after a refused --attention"
 expect_fail 2 'exactly one of --init' "$BIN/cft-step" --train d/train.prompts.jsonl --out X --tokenizer tok.model
 head -3 d/train.prompts.jsonl > bad.jsonl; echo '{"id": 9, "prompt": "x"}' >> bad.jsonl
 expect_fail 1 'bad.jsonl:4: response: missing field' "$BIN/cft-step" --train bad.jsonl --config cfg.json --tokenizer tok.model --out X

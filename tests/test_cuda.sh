@@ -8,6 +8,7 @@
 #    two AdamW steps, the LM-objective gradients. Tolerance per tensor max|d| <= rtol max|ref|:
 #    fp32 GEMMs rtol 1e-4 (the backbone issue's logits bound), TF32 GEMMs rtol 3e-2, bf16
 #    GEMM operands rtol 1e-1 (8-bit mantissas; a wrong layout or transpose is off by O(1));
+#    each with the plain and (fp32, bf16) the fused attention kernels, head dims 8-128;
 #  - cft-step trained on cuda: its loss log follows the CPU run's (TF32, 2e-2), the
 #    checkpoint it saves loads on the CPU and decodes there, and a state saved on the GPU
 #    resumes on the CPU;
@@ -33,6 +34,7 @@ cfgs=(
   "--share 0"
   "--cf-len 0"
   "--layers 2 --hidden 64 --heads 4 --kv-heads 1 --ffn 96 --vocab 300 --batch 6 --len 80 --cf-len 40 --resp 8"
+  "--layers 1 --hidden 256 --heads 2 --kv-heads 1 --ffn 64 --vocab 100 --batch 3 --len 70 --cf-len 33 --resp 5"
 )
 SMOL="$ROOT/build/models/smollm2"
 [ -f "$SMOL/config.json" ] && cfgs+=("--init $SMOL --keep-layers 2 --batch 2 --len 40 --cf-len 20 --resp 6 --init-std 0")
@@ -41,13 +43,17 @@ for c in "${cfgs[@]}"; do
   n=$((n+1))
   # shellcheck disable=SC2086
   "$BIN/model-check" dump --out cpu$n $c --seed $n -q
-  for prec in fp32 tf32 bf16; do
+  # precision:attention (plain: cuda/attention.cuh; fused: cuda/attention_fused.cuh)
+  for pa in fp32:plain tf32:plain bf16:plain fp32:fused bf16:fused; do
+    prec=${pa%:*} att=${pa#*:}
     rtol=1e-4; [ $prec = tf32 ] && rtol=3e-2; [ $prec = bf16 ] && rtol=1e-1
     # shellcheck disable=SC2086
-    "$BIN/model-check" dump --device cuda --precision $prec --out gpu$n$prec $c --seed $n -q
-    "$PY" "$ROOT/tests/cuda_parity.py" cpu$n gpu$n$prec --rtol $rtol --label "[$c] $prec" || die "parity: $c ($prec)"
+    "$BIN/model-check" dump --device cuda --precision $prec --attention $att --out gpu$n$prec$att $c --seed $n -q
+    "$PY" "$ROOT/tests/cuda_parity.py" cpu$n gpu$n$prec$att --rtol $rtol --label "[$c] $prec $att" || die "parity: $c ($prec, $att attention)"
   done
 done
+# the fused kernels take head_dim <= 128 (one register slot per lane and 32 dims): 160 is refused
+expect_fail 2 'head_dim <= 128' "$BIN/model-check" dump --device cuda --attention fused --hidden 320 --heads 2 --kv-heads 1 --out f160 -q
 # cft-step on the GPU: the same run as on the CPU, saved and decoded on the CPU
 # (a GPU machine has no ../shared/data: bench/gpu-pack.sh makes these files and CUDA_TEST_DATA names them)
 if [ -n "${CUDA_TEST_DATA:-}" ]; then cp -r "$CUDA_TEST_DATA"/. .

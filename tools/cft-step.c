@@ -71,8 +71,9 @@ static void usage(int code) {
 "  --device cpu|cuda    (cpu) cuda: the model's CUDA twin on GPU 0 (fails in one line without\n"
 "                       one); --precision tf32|fp32|bf16 (tf32) for its GEMMs (bf16: the\n"
 "                       layers' GEMMs on bf16 copies of the fp32 weights and activations,\n"
-"                       fp32 accumulation, the head in TF32). The CUDA path has not yet\n"
-"                       run on a GPU (README, Limits)\n"
+"                       fp32 accumulation, the head in TF32); --attention plain|fused\n"
+"                       (plain): fused keeps no attention probabilities (FlashAttention-2's\n"
+"                       schedule). The CUDA path has not yet run on a GPU (README, Limits)\n"
 "  --save-every N       resumable state every N steps (and each epoch end) to --state DIR\n"
 "                       (default OUT.state); --resume DIR continues a killed run exactly;\n"
 "                       --auto-resume: resume from the state dir when it exists\n"
@@ -93,7 +94,7 @@ static void usage(int code) {
 /* ------------------------------------------------------------------ options */
 typedef struct {
     const char *train, *valid, *init, *config, *out, *tokenizer, *state, *resume, *log, *eval, *per_sample, *dump_logits, *effect;
-    const char *objective, *device, *precision;
+    const char *objective, *device, *precision, *attention;
     double lambda, beta, lr, wd, b1, b2, eps, clip, dropout;
     int weight_normal, warmup, batch, micro, epochs, patience, max_len, threads, save_every, log_every, freeze;
     long max_samples;
@@ -623,7 +624,7 @@ static char *tokbuf, *state_dir;
 int main(int argc, char **argv) {
     util_init(argc, argv);
     Opt o = {0};
-    o.objective = "rec"; o.device = "cpu"; o.precision = "tf32";
+    o.objective = "rec"; o.device = "cpu"; o.precision = "tf32"; o.attention = "plain";
     o.lambda = 0.1; o.beta = 0.25; o.lr = 1e-4; o.wd = 0; o.b1 = 0.9; o.b2 = 0.999; o.eps = 1e-8;
     o.clip = 1.0; o.dropout = 0.05; o.weight_normal = 1; o.warmup = 20; o.batch = 64; o.micro = 16;
     o.epochs = 3; o.patience = 1; o.max_len = 1024; o.threads = 0; o.log_every = 1;
@@ -644,7 +645,7 @@ int main(int argc, char **argv) {
         STR("--train", train) STR("--valid", valid) STR("--init", init) STR("--config", config)
         STR("--out", out) STR("--tokenizer", tokenizer) STR("--state", state) STR("--resume", resume)
         STR("--log", log) STR("--eval", eval) STR("--per-sample", per_sample) STR("--dump-logits", dump_logits) STR("--objective", objective) STR("--effect", effect)
-        STR("--device", device) STR("--precision", precision)
+        STR("--device", device) STR("--precision", precision) STR("--attention", attention)
         NUM("--lambda", lambda, 0, 1e6) NUM("--lr", lr, 0, 1e38) NUM("--weight-decay", wd, 0, 10)
         NUM("--adam-beta1", b1, 0, 0.999999) NUM("--adam-beta2", b2, 0, 0.99999999) NUM("--adam-eps", eps, 0, 1)
         NUM("--clip", clip, 0, 1e9) NUM("--dropout", dropout, 0, 0.95)
@@ -721,6 +722,7 @@ int main(int argc, char **argv) {
     if (o.max_len > cfg->max_position_embeddings) o.max_len = cfg->max_position_embeddings;
     model_set_threads(m, o.threads);
     model_set_device(m, o.device, o.precision);
+    model_set_attention(m, o.attention);
     if (strcmp(o.device, "cpu")) info("device: %s, %s GEMMs", model_device_name(m), o.precision);
     if (o.freeze > cfg->num_hidden_layers)
         die(EXIT_USAGE, "--freeze-layers %d: the model has only %d layers", o.freeze, cfg->num_hidden_layers);

@@ -42,7 +42,8 @@ static void usage(int code) {
         "  --corrupt token|label|pos|cfpos|length   break the batch (tests the model's input checks)\n"
         "common: --seed S (1) --threads N (all cores) -q\n"
         "  --device cpu|cuda (dump, bench; cpu) --precision tf32|fp32|bf16 (tf32): the CUDA twin of the model\n"
-        "    (tests/test_cuda.sh compares its dump with the CPU's; exit 2 with the reason when no GPU)\n");
+        "    (tests/test_cuda.sh compares its dump with the CPU's; exit 2 with the reason when no GPU)\n"
+        "    --attention plain|fused (plain): cuda's attention kernels (fused: no stored probabilities)\n");
     exit(code);
 }
 
@@ -51,7 +52,7 @@ typedef struct {
     int B, T, Tc, R, threads, share, prune;
     float lambda, beta, lr, wd, dropout, init_std;
     uint64_t seed;
-    const char *out, *config, *corrupt, *init, *ids, *device, *precision;
+    const char *out, *config, *corrupt, *init, *ids, *device, *precision, *attention;
     int iters, warmup, keep_layers, freeze, plain, accum;
 } Opts;
 
@@ -69,7 +70,7 @@ static void parse(int argc, char **argv, Opts *o) {
     c->max_position_embeddings = 4096; c->tie_word_embeddings = 0; c->attention_bias = 1;
     o->B = 4; o->T = 24; o->Tc = 14; o->R = 5; o->lambda = 0.3f; o->beta = 0.25f; o->lr = 1e-3f; o->wd = 0.1f;
     o->seed = 1; o->share = 1; o->prune = 1; o->plain = 1; o->init_std = 0.1f; o->iters = 5; o->warmup = 1; o->accum = 1;
-    o->device = "cpu"; o->precision = "tf32";
+    o->device = "cpu"; o->precision = "tf32"; o->attention = "plain";
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) continue;
@@ -95,6 +96,7 @@ static void parse(int argc, char **argv, Opts *o) {
         if (!strcmp(a, "--ids")) { o->ids = v; continue; }
         if (!strcmp(a, "--device")) { o->device = v; continue; }
         if (!strcmp(a, "--precision")) { o->precision = v; continue; }
+        if (!strcmp(a, "--attention")) { o->attention = v; continue; }
         die(EXIT_USAGE, "unknown option %s (see --help)", a);
     }
 }
@@ -270,6 +272,7 @@ static int cmd_dump(Opts *o) {
     model_set_prune_last(m, o->prune);
     model_set_freeze_layers(m, o->freeze);
     model_set_device(m, o->device, o->precision);
+    model_set_attention(m, o->attention);
     Rng r; rng_seed(&r, o->seed * 7919 + 3);
     Batch bt; make_batch(&bt, o->B, o->T, o->Tc, o->R, o->cfg.vocab_size, o->beta, -1, 0, &r);
     if (o->corrupt) {
@@ -517,8 +520,9 @@ static int cmd_bench(Opts *o) {
     model_set_dropout(m, 0.05f, o->seed);
     model_set_freeze_layers(m, o->freeze);
     model_set_device(m, o->device, o->precision);
+    model_set_attention(m, o->attention);
     int gpu = strcmp(o->device, "cpu") != 0;
-    if (gpu) printf("bench device %s precision=%s\n", model_device_name(m), o->precision);
+    if (gpu) printf("bench device %s precision=%s attention=%s\n", model_device_name(m), o->precision, o->attention);
     const int B = bc->B, R = bc->R, shared = bc->Tc - R - 8;
     Rng r; rng_seed(&r, o->seed);
     Batch bt; make_batch(&bt, B, bc->T, bc->Tc, R, bc->V, 0.25f, shared, 1, &r);

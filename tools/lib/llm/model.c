@@ -725,6 +725,16 @@ void model_set_device(Model *m, const char *device, const char *precision) {
     if (m->grads) m->dev_stale[CUDA_GRADS] = m->dev_stale[CUDA_ADAM_M] = m->dev_stale[CUDA_ADAM_V] = 1;
     m->pruned = 0;
 }
+void model_set_attention(Model *m, const char *kind) {
+    int fused = !strcmp(kind, "fused");
+    if (!fused && strcmp(kind, "plain")) die(EXIT_USAGE, "--attention: expected plain or fused, got '%s'", kind);
+    if (!m->cuda) {
+        if (fused) die(EXIT_USAGE, "--attention fused: the fused kernels are CUDA's; give --device cuda");
+        return;
+    }
+    char why[256];
+    if (cuda_model_set_attention(m->cuda, fused, why, sizeof why) != 0) die(EXIT_USAGE, "--attention fused: %s", why);
+}
 const char *model_device_name(const Model *m) { return m->cuda ? cuda_device_name(m->cuda) : "cpu"; }
 
 float *model_params(Model *m) { return host_access(m, CUDA_PARAMS); }

@@ -124,6 +124,10 @@ int model_freeze_layers(const Model *m);
  * what the device trained. The last block is not pruned on cuda (same math). */
 void model_set_device(Model *m, const char *device, const char *precision);
 const char *model_device_name(const Model *m);   /* "cpu", or the GPU's name */
+/* Attention on cuda (call after model_set_device): "plain" (cuda/attention.cuh, the default)
+ * or "fused" (cuda/attention_fused.cuh: FlashAttention-2's schedule, probabilities never
+ * stored; not yet run on a GPU). "fused" on the CPU is a usage error (exit 2). */
+void model_set_attention(Model *m, const char *kind);
 /* FLOPs performed by the model so far (GEMMs + attention, counted as the work is done). */
 double model_flops(const Model *m);
 /* Logits (rows, V) of the last model_cft_step with train == 0: the normal response rows

@@ -3,13 +3,16 @@
  * layout, activations per layer as model.c's Acts (every layer keeps its own: device memory
  * is not the constraint the CPU's frozen-layer sharing answers), the head's rows and logits.
  * Differences from the CPU path, all of them work-saving tricks not yet ported: the last
- * block runs over every row (no Prune), and the plan is uploaded synchronously each step. */
+ * block runs over every row (no Prune), and the plan is uploaded synchronously each step.
+ * Attention is attention.cuh's straightforward kernels, or attention_fused.cuh's
+ * (cuda_model_set_attention). */
 #include "cuda/common.cuh"
 #include "cuda/embedding.cuh"
 #include "cuda/rmsnorm.cuh"
 #include "cuda/linear.cuh"
 #include "cuda/rope.cuh"
 #include "cuda/attention.cuh"
+#include "cuda/attention_fused.cuh"
 #include "cuda/swiglu.cuh"
 #include "cuda/dropout.cuh"
 #include "cuda/loss.cuh"
@@ -35,6 +38,7 @@ struct CudaModel {
     char name[256];
     cublasHandle_t blas;
     int pbody, phead;               /* GEMM precision of the layers and of the lm head */
+    int fused;                      /* cuda_model_set_attention: attention_fused.cuh */
     __nv_bfloat16 *bfa = nullptr, *bfb = nullptr; size_t cap_bfa = 0, cap_bfb = 0;   /* bf16 operands */
     float *params, *grads, *adam_m, *adam_v;
     /* plan */
@@ -142,6 +146,15 @@ extern "C" void cuda_model_free(CudaModel *cm) {
 
 extern "C" const char *cuda_device_name(const CudaModel *cm) { return cm->name; }
 
+extern "C" int cuda_model_set_attention(CudaModel *cm, int fused, char *why, size_t nwhy) {
+    if (fused && cm->lay.HD > FA_MAXHD) {
+        snprintf(why, nwhy, "the fused attention kernels take head_dim <= %d, this model has %d", FA_MAXHD, cm->lay.HD);
+        return -1;
+    }
+    cm->fused = fused;   /* acts_prepare lays the arena out for it at the next step */
+    return 0;
+}
+
 static float *buffer_of(CudaModel *cm, int what) {
     if (what != CUDA_PARAMS) ensure_train(cm);
     return what == CUDA_PARAMS ? cm->params : what == CUDA_GRADS ? cm->grads : what == CUDA_ADAM_M ? cm->adam_m : cm->adam_v;
@@ -170,12 +183,15 @@ static void plan_upload(CudaModel *cm, const Plan *p) {
 static void acts_prepare(CudaModel *cm) {
     const CudaLayout *y = &cm->lay;
     size_t n = (size_t)cm->n, L = (size_t)y->L, C = y->C, QD = y->QD, KVD = y->KVD, F = y->F;
-    size_t per = n * (4 * C + 2 + 2 * QD + 2 * KVD + 3 * F) + cm->natt;
+    /* att[l]: the probabilities (natt), or with the fused kernels one log-sum-exp per row and
+     * head; dS: their gradients, or dO . O per row and head */
+    size_t natt = cm->fused ? n * (size_t)y->NH : cm->natt;
+    size_t per = n * (4 * C + 2 + 2 * QD + 2 * KVD + 3 * F) + natt;
     size_t wmax = std::max(std::max(C, QD), 2 * F);
     /* column-sum partials: a layer's n rows, or the head's (at most 2n: a counterfactual item
      * may read a normal row another item reads) */
     size_t ncol = (size_t)cdiv(2 * (long)n, COL_CHUNK) * wmax;
-    size_t scratch = n * (3 * C + 2 * QD + 2 * KVD + 3 * F) + cm->natt + 2 * cm->nidx * KVD + ncol;
+    size_t scratch = n * (3 * C + 2 * QD + 2 * KVD + 3 * F) + natt + 2 * cm->nidx * KVD + ncol;
     size_t need = per * L + n * C + scratch;
     if (need > cm->acap) {
         cudaFree(cm->abuf);
@@ -190,12 +206,12 @@ static void acts_prepare(CudaModel *cm) {
         cm->res[l] = take(n * C); cm->ln1[l] = take(n * C); cm->rstd1[l] = take(n); cm->q[l] = take(n * QD);
         cm->k[l] = take(n * KVD); cm->v[l] = take(n * KVD); cm->ao[l] = take(n * QD); cm->mid[l] = take(n * C);
         cm->ln2[l] = take(n * C); cm->rstd2[l] = take(n); cm->gu[l] = take(n * 2 * F); cm->hh[l] = take(n * F);
-        cm->att[l] = take(cm->natt);
+        cm->att[l] = take(natt);
     }
     cm->res[L] = take(n * C);
     cm->t1 = take(n * C); cm->dres = take(n * C); cm->dln = take(n * C); cm->dq = take(n * QD);
     cm->dk = take(n * KVD); cm->dv = take(n * KVD); cm->dao = take(n * QD); cm->dgu = take(n * 2 * F);
-    cm->dh = take(n * F); cm->dS = take(cm->natt); cm->kpart = take(cm->nidx * KVD); cm->vpart = take(cm->nidx * KVD);
+    cm->dh = take(n * F); cm->dS = take(natt); cm->kpart = take(cm->nidx * KVD); cm->vpart = take(cm->nidx * KVD);
     cm->colpart = take(ncol);
     if ((size_t)(q - cm->abuf) > cm->acap) die(EXIT_IO, "model_cuda: internal error: activation arena overflow");
 }
@@ -297,7 +313,7 @@ extern "C" void cuda_forward(CudaModel *cm, const Plan *p, const float *rope_cos
     if (n == 0) return;
     float scale = 1.0f / sqrtf((float)HD);
     embedding_forward_kernel<<<n, 256>>>(cm->res[0], cm->tok, W(cm, y->embed), C); LAUNCH_CHECK();
-    dim3 ag((unsigned)cm->maxq, (unsigned)NH, (unsigned)cm->nseq);
+    dim3 ag((unsigned)cm->maxq, (unsigned)NH, (unsigned)cm->nseq), fq((unsigned)cdiv(cm->maxq, FA_BQ), (unsigned)NH, (unsigned)cm->nseq);
     for (int l = 0; l < y->L; l++) {
         rmsnorm_forward(cm->ln1[l], cm->rstd1[l], cm->res[l], W(cm, y->ln1[l]), n, C, y->eps);
         linear_forward(cm, cm->pbody, cm->q[l], cm->ln1[l], W(cm, y->q_w[l]), y->bias ? W(cm, y->q_b[l]) : nullptr, n, C, QD, flops);
@@ -305,8 +321,12 @@ extern "C" void cuda_forward(CudaModel *cm, const Plan *p, const float *rope_cos
         linear_forward(cm, cm->pbody, cm->v[l], cm->ln1[l], W(cm, y->v_w[l]), y->bias ? W(cm, y->v_b[l]) : nullptr, n, C, KVD, flops);
         rope(cm, cm->q[l], NH, +1);
         rope(cm, cm->k[l], KVH, +1);
-        attention_forward_kernel<<<ag, ATT_THREADS, HD * sizeof(float)>>>(cm->ao[l], cm->att[l], cm->q[l], cm->k[l], cm->v[l],
-                                                                         cm->seq, cm->idx, NH, KVH, HD, scale);
+        if (cm->fused)
+            attention_fused_forward_kernel<<<fq, FA_BQ * 32, fa_q_shared(HD)>>>(cm->ao[l], cm->att[l], cm->q[l], cm->k[l],
+                                                                              cm->v[l], cm->seq, cm->idx, NH, KVH, HD, scale);
+        else
+            attention_forward_kernel<<<ag, ATT_THREADS, HD * sizeof(float)>>>(cm->ao[l], cm->att[l], cm->q[l], cm->k[l], cm->v[l],
+                                                                             cm->seq, cm->idx, NH, KVH, HD, scale);
         LAUNCH_CHECK();
         *flops += attn_flops(p, NH, HD, 4.0);
         linear_forward(cm, cm->pbody, cm->t1, cm->ao[l], W(cm, y->o_w[l]), nullptr, n, QD, C, flops);
@@ -397,6 +417,8 @@ extern "C" void cuda_backward(CudaModel *cm, const Plan *p, const CudaDrop *d, i
     ensure_train(cm);
     float scale = 1.0f / sqrtf((float)HD);
     dim3 ag((unsigned)cm->maxq, (unsigned)NH, (unsigned)cm->nseq), kg((unsigned)cm->maxk, (unsigned)KVH, (unsigned)cm->nseq);
+    dim3 fq((unsigned)cdiv(cm->maxq, FA_BQ), (unsigned)NH, (unsigned)cm->nseq);
+    dim3 fk((unsigned)cdiv(cm->maxk, FA_BKV), (unsigned)KVH, (unsigned)cm->nseq);
     for (int l = y->L - 1; l >= freeze; l--) {
         /* MLP branch */
         dropout_bwd(cm, cm->t1, cm->dres, d, l, 1);
@@ -408,11 +430,24 @@ extern "C" void cuda_backward(CudaModel *cm, const Plan *p, const CudaDrop *d, i
         /* attention branch */
         dropout_bwd(cm, cm->t1, cm->dres, d, l, 0);
         linear_backward(cm, cm->pbody, cm->dao, 0, G(cm, y->o_w[l]), nullptr, cm->t1, cm->ao[l], W(cm, y->o_w[l]), n, QD, C, flops);
-        attention_backward_dq_kernel<<<ag, ATT_THREADS, HD * sizeof(float)>>>(cm->dq, cm->dS, cm->dao, cm->att[l], cm->k[l],
-                                                                             cm->v[l], cm->seq, cm->idx, NH, KVH, HD, scale);
-        LAUNCH_CHECK();
-        attention_backward_dkv_kernel<<<kg, 64>>>(cm->kpart, cm->vpart, cm->dS, cm->att[l], cm->q[l], cm->dao, cm->seq, NH, KVH, HD);
-        LAUNCH_CHECK();
+        if (cm->fused) {   /* dS holds dO . O per row and head */
+            attention_fused_rowdot_kernel<<<dim3((unsigned)n, (unsigned)NH), 32>>>(cm->dS, cm->dao, cm->ao[l], NH, HD);
+            LAUNCH_CHECK();
+            attention_fused_backward_dq_kernel<<<fq, FA_BQ * 32, fa_q_shared(HD)>>>(cm->dq, cm->dao, cm->att[l], cm->dS, cm->q[l],
+                                                                                  cm->k[l], cm->v[l], cm->seq, cm->idx, NH, KVH,
+                                                                                  HD, scale);
+            LAUNCH_CHECK();
+            attention_fused_backward_dkv_kernel<<<fk, FA_BKV * 32, fa_kv_shared(HD)>>>(cm->kpart, cm->vpart, cm->dao, cm->att[l],
+                                                                                     cm->dS, cm->q[l], cm->k[l], cm->v[l],
+                                                                                     cm->seq, cm->idx, NH, KVH, HD, scale);
+            LAUNCH_CHECK();
+        } else {
+            attention_backward_dq_kernel<<<ag, ATT_THREADS, HD * sizeof(float)>>>(cm->dq, cm->dS, cm->dao, cm->att[l], cm->k[l],
+                                                                                 cm->v[l], cm->seq, cm->idx, NH, KVH, HD, scale);
+            LAUNCH_CHECK();
+            attention_backward_dkv_kernel<<<kg, 64>>>(cm->kpart, cm->vpart, cm->dS, cm->att[l], cm->q[l], cm->dao, cm->seq, NH, KVH, HD);
+            LAUNCH_CHECK();
+        }
         *flops += attn_flops(p, NH, HD, 8.0);
         CUDA_CHECK(cudaMemset(cm->dk, 0, (size_t)n * KVD * sizeof(float)));
         CUDA_CHECK(cudaMemset(cm->dv, 0, (size_t)n * KVD * sizeof(float)));

@@ -41,6 +41,9 @@ enum { CUDA_PARAMS = 0, CUDA_GRADS = 1, CUDA_ADAM_M = 2, CUDA_ADAM_V = 3 };
 CudaModel *cuda_model_new(const CudaLayout *lay, const float *params, int precision, char *why, size_t nwhy);
 void cuda_model_free(CudaModel *cm);
 const char *cuda_device_name(const CudaModel *cm);
+/* Attention kernels: 0 attention.cuh (straightforward, the default), 1 attention_fused.cuh
+ * (no stored probabilities). -1 with the reason in why when the model's shape does not fit. */
+int cuda_model_set_attention(CudaModel *cm, int fused, char *why, size_t nwhy);
 /* whole buffers of nparams floats (the moments and gradients are allocated on first use) */
 void cuda_upload(CudaModel *cm, int what, const float *host);
 void cuda_download(CudaModel *cm, int what, float *host);

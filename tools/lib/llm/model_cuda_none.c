@@ -12,6 +12,9 @@ CudaModel *cuda_model_new(const CudaLayout *lay, const float *params, int precis
 #define UNREACHABLE die(EXIT_IO, "model_cuda: internal error: %s called in a build without CUDA", __func__)
 void cuda_model_free(CudaModel *cm) { (void)cm; }
 const char *cuda_device_name(const CudaModel *cm) { (void)cm; return "none"; }
+int cuda_model_set_attention(CudaModel *cm, int fused, char *why, size_t nwhy) {
+    (void)cm; (void)fused; (void)why; (void)nwhy; UNREACHABLE;
+}
 void cuda_upload(CudaModel *cm, int what, const float *host) { (void)cm; (void)what; (void)host; UNREACHABLE; }
 void cuda_download(CudaModel *cm, int what, float *host) { (void)cm; (void)what; (void)host; UNREACHABLE; }
 void cuda_forward(CudaModel *cm, const Plan *p, const float *c, const float *s, int n, const CudaDrop *d, double *f) {
