@@ -5,7 +5,8 @@
  * and probabilities in the saved att buffer (the CPU layout: per sequence (NH, qn, klen)).
  * The backward writes dS beside att, then one block per (key, kv head, sequence) sums dK and
  * dV over its queries into per-index-entry rows, reduced into the packed rows by
- * gather_add_kernel (a prefix row is read by two sequences): no atomics. */
+ * gather_add_kernel (a prefix row is read by two sequences): no atomics. Checked on the CPU
+ * under tests/cuda_emu (tests/test_cuda_emu.sh); not yet run on a GPU. */
 #pragma once
 #include "common.cuh"
 
@@ -18,7 +19,8 @@ static __global__ void attention_forward_kernel(float *out, float *att, const fl
     int i = blockIdx.x, h = blockIdx.y;
     if (i >= S.qn) return;
     int QD = NH * HD, KVD = KVH * HD, g = h / (NH / KVH), kl = S.klen, last = S.qstart + i;
-    extern __shared__ float qs[];
+    extern __shared__ float sm[];
+    float *qs = sm;
     const float *qr = q + (size_t)(S.qoff + i) * QD + (size_t)h * HD;
     for (int e = threadIdx.x; e < HD; e += blockDim.x) qs[e] = qr[e];
     __syncthreads();
@@ -57,7 +59,8 @@ static __global__ void attention_backward_dq_kernel(float *dq, float *dS, const 
     int i = blockIdx.x, h = blockIdx.y;
     if (i >= S.qn) return;
     int QD = NH * HD, KVD = KVH * HD, g = h / (NH / KVH), kl = S.klen, last = S.qstart + i;
-    extern __shared__ float dos[];
+    extern __shared__ float sm[];
+    float *dos = sm;
     const float *dor = dout + (size_t)(S.qoff + i) * QD + (size_t)h * HD;
     for (int e = threadIdx.x; e < HD; e += blockDim.x) dos[e] = dor[e];
     __syncthreads();

@@ -11,8 +11,9 @@
  *             dK/dV a warp per key, queries in tiles of 32 (a lane per query), written per
  *             index entry like attention.cuh (kpart/vpart, then gather_add_kernel): no atomics,
  *             every sum in a fixed order.
- * Needs HD <= FA_MAXHD. Status: compiled; never run on a GPU (tests/test_cuda.sh compares it
- * with the CPU at fp32 when a GPU is present). */
+ * Needs HD <= FA_MAXHD. Status: never run on a GPU (tests/test_cuda.sh compares it with the
+ * CPU when a GPU is present); run on the CPU under tests/cuda_emu (an emulation of blocks,
+ * barriers and warp shuffles) against a double reference by tests/test_cuda_emu.sh. */
 #pragma once
 #include "common.cuh"
 

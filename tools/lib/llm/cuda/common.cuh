@@ -1,14 +1,21 @@
 /* common.cuh: error checks, the row-major cuBLAS product, block reductions and the gather-add
  * that replaces float atomics everywhere (a CSR of destination rows, each summed in order). */
 #pragma once
+#ifdef CFT_CUDA_EMU
+#include "cuda_emu.h"   /* tests/cuda_emu: the kernels on the CPU, under an emulated execution model */
+#else
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#endif
 #include <stdint.h>
 #include "model_plan.h"
 extern "C" {
 #include "util.h"
 }
 
+static inline int cdiv(long a, long b) { return (int)((a + b - 1) / b); }
+
+#ifndef CFT_CUDA_EMU   /* host side: device memory and cuBLAS */
 #define CUDA_CHECK(x) do { cudaError_t e_ = (x); \
     if (e_ != cudaSuccess) die(EXIT_IO, "cuda: %s:%d: %s", __FILE__, __LINE__, cudaGetErrorString(e_)); } while (0)
 #define CUBLAS_CHECK(x) do { cublasStatus_t s_ = (x); \
@@ -16,7 +23,6 @@ extern "C" {
 /* after every launch: a bad launch configuration is reported where it happened */
 #define LAUNCH_CHECK() CUDA_CHECK(cudaGetLastError())
 
-static inline int cdiv(long a, long b) { return (int)((a + b - 1) / b); }
 
 /* device memory: out of memory is a one-line error naming the size */
 static inline void *dmalloc(size_t bytes) {
@@ -48,10 +54,11 @@ static void mm(cublasHandle_t h, int ta, int tb, int M, int N, int K, float alph
     CUBLAS_CHECK(cublasSgemm(h, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha,
                              B, ldb, A, lda, &beta, C, ldc));
 }
+#endif
 
 /* sum / max over a block (blockDim.x a multiple of 32, <= 1024); every thread gets the result */
 template <typename T> __device__ T block_sum(T v) {
-    __shared__ T sh[32];
+    static __shared__ T sh[32];   /* static: one per block (also under tests/cuda_emu) */
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     int w = threadIdx.x >> 5, l = threadIdx.x & 31, nw = blockDim.x >> 5;
     __syncthreads();                 /* sh may still be read by a previous call */
@@ -62,7 +69,7 @@ template <typename T> __device__ T block_sum(T v) {
     return v;
 }
 __device__ inline float block_max(float v) {
-    __shared__ float sh[32];
+    static __shared__ float sh[32];
     for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
     int w = threadIdx.x >> 5, l = threadIdx.x & 31, nw = blockDim.x >> 5;
     __syncthreads();
