@@ -38,6 +38,7 @@ LIB_CXX   = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cc))
 NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
 CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 NVCCFLAGS ?= -O2 -g -std=c++17 $(CUDA_ARCH)
+LDLIBS_HOST := $(LDLIBS)
 ifneq ($(strip $(NVCC)),)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 LIB_C    := $(filter-out tools/lib/llm/model_cuda_none.c tools/lib/llm/infer_cuda_none.c,$(LIB_C))
@@ -74,6 +75,35 @@ $(OBJ)/tools/%.o: tools/%.c $(LIB_HDRS)
 $(BIN)/%: $(OBJ)/tools/%.o $(OBJ)/libcft.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLC) $^ -o $@ $(LDLIBS)
+
+# The CUDA sources as C++ on tests/cuda_emu (a CPU emulation of CUDA's execution model and of
+# the runtime/cuBLAS calls they make; no nvcc needed): the CUDA-using tools with --device cuda
+# running their kernels on the CPU, in $(EMU_BIN). tests/test_cuda_emu.sh uses them; `make
+# test-cuda-emu` runs the whole GPU parity suite (tests/test_cuda.sh, quick mode) on them.
+EMU_TOOLS = model-check cft-step decode ground
+EMU_DIR   = $(OBJ)/emu
+EMU_BIN  ?= $(EMU_DIR)/bin
+EMU_OBJS  = $(EMU_DIR)/model_cuda.o $(EMU_DIR)/infer_cuda.o $(EMU_DIR)/cuda_emu.o
+EMU_CXXFLAGS = -O2 -g -std=c++17 -Wall -Wextra -Werror -Wno-unknown-pragmas -Wno-unused-function -DCFT_CUDA_EMU \
+               -Itests/cuda_emu $(LIB_INC) -I/usr/include/cjson
+$(EMU_DIR)/%.cc: tools/lib/llm/%.cu tests/cuda_emu/emu_source.sh
+	@mkdir -p $(@D)
+	tests/cuda_emu/emu_source.sh $< $@
+$(EMU_DIR)/%.o: $(EMU_DIR)/%.cc $(LIB_HDRS) $(CU_HDRS) tests/cuda_emu/cuda_emu.h
+	$(CXX) $(EMU_CXXFLAGS) -c $< -o $@
+$(EMU_DIR)/cuda_emu.o: tests/cuda_emu/cuda_emu.cc tests/cuda_emu/cuda_emu.h
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_CXXFLAGS) -c $< -o $@
+$(EMU_BIN)/%: $(OBJ)/tools/%.o $(EMU_OBJS) $(OBJ)/libcft.a
+	@mkdir -p $(@D)
+	$(CXX) -fopenmp $^ -o $@ $(LDLIBS_HOST)
+.PHONY: emu test-cuda-emu
+emu: $(addprefix $(EMU_BIN)/,$(EMU_TOOLS))
+test-cuda-emu: deps backbones
+	@$(MAKE) --no-print-directory all emu $(MODELS_DIR)/smollm2/config.json
+	@rm -rf $(EMU_DIR)/allbin && mkdir -p $(EMU_DIR)/allbin && for t in $(TOOLS); do ln -s $(CURDIR)/$$t $(EMU_DIR)/allbin/; done
+	@for t in $(EMU_TOOLS); do ln -sf $(CURDIR)/$(EMU_BIN)/$$t $(EMU_DIR)/allbin/$$t; done
+	@CUDA_TEST_QUICK=1 BIN=$(EMU_DIR)/allbin ./tests/run.sh test_cuda
 
 # Packages the project needs, installed only when missing (apt-get, as root).
 DEB_PKGS = build-essential zlib1g-dev libcjson-dev libopenblas-dev libsentencepiece-dev \

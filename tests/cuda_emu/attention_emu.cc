@@ -130,11 +130,11 @@ static int check(const char *name, const Cfg &c, uint32_t seed) {
     {   /* attention.cuh */
         std::vector<float> out((size_t)n * QD), att(p.natt), dS(p.natt), dq((size_t)n * QD), kp(nidx * KVD), vp(nidx * KVD);
         dim3 ag((unsigned)p.maxq, (unsigned)NH, (unsigned)p.nseq), kg((unsigned)p.maxk, (unsigned)KVH, (unsigned)p.nseq);
-        emu_launch(ag, dim3(ATT_THREADS), HD * sizeof(float), attention_forward_kernel, out.data(), att.data(), q.data(),
+        emu_cfg(ag, dim3(ATT_THREADS), HD * sizeof(float)).run(attention_forward_kernel, out.data(), att.data(), q.data(),
                    k.data(), v.data(), seqs, idx, NH, KVH, HD, scale);
-        emu_launch(ag, dim3(ATT_THREADS), HD * sizeof(float), attention_backward_dq_kernel, dq.data(), dS.data(), dout.data(),
+        emu_cfg(ag, dim3(ATT_THREADS), HD * sizeof(float)).run(attention_backward_dq_kernel, dq.data(), dS.data(), dout.data(),
                    (const float *)att.data(), k.data(), v.data(), seqs, idx, NH, KVH, HD, scale);
-        emu_launch(kg, dim3(64), 0, attention_backward_dkv_kernel, kp.data(), vp.data(), (const float *)dS.data(),
+        emu_cfg(kg, dim3(64), 0).run(attention_backward_dkv_kernel, kp.data(), vp.data(), (const float *)dS.data(),
                    (const float *)att.data(), q.data(), dout.data(), seqs, NH, KVH, HD);
         report("plain", "out", rel_err(out, ro)); report("plain", "dq", rel_err(dq, rdq));
         report("plain", "dk", rel_err(gather(p, kp, KVD), rdk)); report("plain", "dv", rel_err(gather(p, vp, KVD), rdv));
@@ -143,13 +143,13 @@ static int check(const char *name, const Cfg &c, uint32_t seed) {
         std::vector<float> out((size_t)n * QD), lse((size_t)n * NH), D((size_t)n * NH), dq((size_t)n * QD), kp(nidx * KVD),
             vp(nidx * KVD);
         dim3 fq((unsigned)cdiv(p.maxq, FA_BQ), (unsigned)NH, (unsigned)p.nseq), fk((unsigned)cdiv(p.maxk, FA_BKV), (unsigned)KVH, (unsigned)p.nseq);
-        emu_launch(fq, dim3(FA_BQ * 32), fa_q_shared(HD), attention_fused_forward_kernel, out.data(), lse.data(), q.data(),
+        emu_cfg(fq, dim3(FA_BQ * 32), fa_q_shared(HD)).run(attention_fused_forward_kernel, out.data(), lse.data(), q.data(),
                    k.data(), v.data(), seqs, idx, NH, KVH, HD, scale);
-        emu_launch(dim3((unsigned)n, (unsigned)NH), dim3(32), 0, attention_fused_rowdot_kernel, D.data(), dout.data(),
+        emu_cfg(dim3((unsigned)n, (unsigned)NH), dim3(32), 0).run(attention_fused_rowdot_kernel, D.data(), dout.data(),
                    (const float *)out.data(), NH, HD);
-        emu_launch(fq, dim3(FA_BQ * 32), fa_q_shared(HD), attention_fused_backward_dq_kernel, dq.data(), dout.data(),
+        emu_cfg(fq, dim3(FA_BQ * 32), fa_q_shared(HD)).run(attention_fused_backward_dq_kernel, dq.data(), dout.data(),
                    (const float *)lse.data(), (const float *)D.data(), q.data(), k.data(), v.data(), seqs, idx, NH, KVH, HD, scale);
-        emu_launch(fk, dim3(FA_BKV * 32), fa_kv_shared(HD), attention_fused_backward_dkv_kernel, kp.data(), vp.data(),
+        emu_cfg(fk, dim3(FA_BKV * 32), fa_kv_shared(HD)).run(attention_fused_backward_dkv_kernel, kp.data(), vp.data(),
                    dout.data(), (const float *)lse.data(), (const float *)D.data(), q.data(), k.data(), v.data(), seqs, idx,
                    NH, KVH, HD, scale);
         report("fused", "out", rel_err(out, ro)); report("fused", "dq", rel_err(dq, rdq));

@@ -8,7 +8,8 @@
  * cache writes and the online-softmax attention over a prefix and an ancestry). fp32 storage,
  * GEMMs fp32 or TF32. No float atomics.
  * Without nvcc at build time infer_cuda_none.c stands in (cuda_infer_new says why, NULL).
- * Status: compiled and linked; never run on a GPU yet (README, Limits) -- tests/test_cuda.sh
+ * Status: compiled and linked, run on tests/cuda_emu's CPU emulation; never run on a GPU yet
+ * (README, Limits) -- tests/test_cuda.sh
  * compares it with the CPU path. */
 #ifndef CFT_INFER_CUDA_H
 #define CFT_INFER_CUDA_H

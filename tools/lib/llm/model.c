@@ -1281,8 +1281,9 @@ float model_cft_step(Model *m, const CftBatch *bt, float lambda, int train, floa
     m->pruned = m->prune_last && !m->cuda;        /* the CUDA twin runs the full last block */
     if (m->pruned) prune_prepare(m, rows, nr);    /* rows now index the compact last-layer rows */
     run_forward(m, train);
-    const float *src = m->pruned ? m->pr.out : m->a.res[m->L];
-    float *dsrc = m->pruned ? m->pr.dresc : m->a.dres;
+    /* the host's activations exist only on the CPU path (on cuda the head reads the device's) */
+    const float *src = m->cuda ? NULL : m->pruned ? m->pr.out : m->a.res[m->L];
+    float *dsrc = m->cuda ? NULL : m->pruned ? m->pr.dresc : m->a.dres;
     double ln = 0, lc = 0;
     if (train && !m->cuda) memset(dsrc, 0, sizeof(float) * (size_t)(m->pruned ? m->pr.mc : p->n) * m->C);
     run_head(m, src, dsrc, rows, nr, items, ni, lambda, train, &ln, &lc);
@@ -1311,6 +1312,7 @@ float model_lm_step(Model *m, int B, int T, const int *tokens, const int *length
     if (count > 0) {
         /* the head runs over chunks of output rows to bound the (rows, V) logits buffer */
         const int CH = 512;
+        const float *head_src = m->cuda ? NULL : m->a.res[m->L];   /* on cuda the head reads the device's */
         int *rows = xmalloc(sizeof(int) * CH);
         Item *items = xmalloc(sizeof(Item) * CH);
         float wgt = (float)(1.0 / (double)count);
@@ -1319,9 +1321,9 @@ float model_lm_step(Model *m, int B, int T, const int *tokens, const int *length
             for (int t = 0; t + 1 < lengths[b]; t++) {
                 items[nr] = (Item){nr, -1, tokens[(size_t)b * T + t + 1], wgt, 0};
                 rows[nr++] = p->seq[b].qoff + t;
-                if (nr == CH) { run_head(m, m->a.res[m->L], m->a.dres, rows, nr, items, nr, 0, train, &ln, &lc); nr = 0; }
+                if (nr == CH) { run_head(m, head_src, m->a.dres, rows, nr, items, nr, 0, train, &ln, &lc); nr = 0; }
             }
-        if (nr) run_head(m, m->a.res[m->L], m->a.dres, rows, nr, items, nr, 0, train, &ln, &lc);
+        if (nr) run_head(m, head_src, m->a.dres, rows, nr, items, nr, 0, train, &ln, &lc);
         free(rows); free(items);
     }
     if (train) {

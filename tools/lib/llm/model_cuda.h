@@ -7,7 +7,8 @@
  * fp32 or TF32 products (precision below); no float atomics: every sum has a fixed order, so
  * a step is deterministic on a given GPU.
  * Without nvcc at build time model_cuda_none.c stands in: cuda_model_new says why and
- * returns NULL. Status: compiled and linked in CI; the kernels have not yet run on a GPU
+ * returns NULL. Status: compiled and linked in CI, run on the CPU emulation of tests/cuda_emu
+ * (tests/test_cuda_emu.sh, make test-cuda-emu); the kernels have not yet run on a GPU
  * (README, Limits) -- tests/test_cuda.sh is their parity suite. */
 #ifndef CFT_MODEL_CUDA_H
 #define CFT_MODEL_CUDA_H

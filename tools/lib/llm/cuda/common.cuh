@@ -14,8 +14,6 @@ extern "C" {
 }
 
 static inline int cdiv(long a, long b) { return (int)((a + b - 1) / b); }
-
-#ifndef CFT_CUDA_EMU   /* host side: device memory and cuBLAS */
 #define CUDA_CHECK(x) do { cudaError_t e_ = (x); \
     if (e_ != cudaSuccess) die(EXIT_IO, "cuda: %s:%d: %s", __FILE__, __LINE__, cudaGetErrorString(e_)); } while (0)
 #define CUBLAS_CHECK(x) do { cublasStatus_t s_ = (x); \
@@ -54,7 +52,6 @@ static void mm(cublasHandle_t h, int ta, int tb, int M, int N, int K, float alph
     CUBLAS_CHECK(cublasSgemm(h, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha,
                              B, ldb, A, lda, &beta, C, ldc));
 }
-#endif
 
 /* sum / max over a block (blockDim.x a multiple of 32, <= 1024); every thread gets the result */
 template <typename T> __device__ T block_sum(T v) {

@@ -34,7 +34,7 @@ __device__ inline const float *kv_row(const KvRows &kr, const float *p1, const f
  * h / (NH/KVH). grid cdiv(N*NH, KV_WARPS), block 32*KV_WARPS. */
 static __global__ void kv_attention_kernel(float *out, const float *q, KvRows kr, int N, int NH, int KVH, int HD,
                                            float scale) {
-    __shared__ float qs[KV_WARPS][32 * KV_MAXD];
+    static __shared__ float qs[KV_WARPS][32 * KV_MAXD];   /* static: as common.cuh, one per block */
     int wi = threadIdx.x >> 5, lane = threadIdx.x & 31;
     long task = (long)blockIdx.x * KV_WARPS + wi;
     if (task >= (long)N * NH) return;          /* whole warps leave together */

@@ -3,7 +3,9 @@
  * operand copies of the bf16 precision. */
 #pragma once
 #include "common.cuh"
+#ifndef CFT_CUDA_EMU
 #include <cuda_bf16.h>
+#endif
 
 /* dst (rows, cols) packed = bf16(src (rows, cols) with row stride ld), round to nearest even */
 static __global__ void to_bf16_kernel(__nv_bfloat16 *dst, const float *src, int rows, int cols, int ld) {
