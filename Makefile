@@ -5,6 +5,8 @@
 # make demo       the end-to-end demo on the bundled default data (see README)
 # make bench      benchmarks (bench/), machine-readable `bench <name> key=value` lines
 # make fuzz       libFuzzer harnesses of every parser (fuzz/README.md)
+# make emu        the CUDA-using tools on a CPU emulation of CUDA (tests/cuda_emu), in build/obj/emu/bin
+# make test-cuda-emu  the GPU parity suite (tests/test_cuda.sh) on them (~25 min)
 
 DATA_ROOT ?= ../shared/data
 export DATA_ROOT
