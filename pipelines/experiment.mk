@@ -263,36 +263,62 @@ premises-one: $(foreach r,$(PREMISE_RUNS),$(R)/$(r).effect.json)
 # ---- lambda x beta' search (Sec. 4.1.4 ranges), selected by VALIDATION NDCG@10, never test ----
 # make grid DATASET=x [GRID_LAMBDAS="..."] [GRID_BETAPS="..."] [GRID_JOBS=n] [GRID_PARALLEL_OPTS="--sshloginfile f"]
 # Each point is an independent make target (runs/DS/grid-l<λ>-b<β'>/), run by GNU parallel.
+# Points are scored on DS_GRID_VALID_MAX validation samples (valid.grid.jsonl, every k-th; by
+# default the DS_VALID_MAX that early stopping uses): a scale whose early-stopping sample is
+# a few hundred sets more, since a top-10 metric there counts a handful of hits. Every point
+# is compared (paired bootstrap, on those samples) with BIGRec (lambda 0) and with the
+# config's own DS_LAMBDA / DS_BETA_PRIME point, which is the `cft` fine-tune itself (the same
+# cft-step command, so the same weights: linked, not retrained).
 GRID_LAMBDAS ?= 0.01 0.02 0.025 0.05 0.1 0.2 0.3
 GRID_BETAPS  ?= 1.1 1.2 1.4 1.6 2 3 10 25
 GRID_JOBS    ?= 1
 GRID_PARALLEL_OPTS ?=
 GRID_POINTS = $(foreach l,$(GRID_LAMBDAS),$(foreach b,$(GRID_BETAPS),grid-l$(l)-b$(b)))
 $(foreach l,$(GRID_LAMBDAS),$(foreach b,$(GRID_BETAPS),$(eval FT_grid-l$(l)-b$(b) = --lambda $(l) --beta-prime $(b))))
+GRID_DEFAULT = grid-l$(DS_LAMBDA)-b$(DS_BETA_PRIME)
+$(R)/$(GRID_DEFAULT)/config.json: $(R)/cft/config.json
+	ln -sfn cft $(R)/$(GRID_DEFAULT)
+DS_GRID_VALID_MAX ?= $(DS_VALID_MAX)
+ifneq ($(wildcard configs/datasets/$(DATASET).mk),)
+$(call WRITE_SIZE,valid-grid,$(DS_GRID_VALID_MAX))
+endif
+$(D)/valid.grid.jsonl: $(D)/split.done $(D)/valid-grid.size
+	@$(call EVERY_KTH,$(D)/valid.jsonl,$(DS_GRID_VALID_MAX),$(D)/valid-grid.size)
+$(D)/valid.grid.prompts.jsonl: $(D)/valid.grid.jsonl
+	$(MKPROMPT) -o $@ < $<
 $(D)/valid.eval.prompts.jsonl: $(D)/valid.use.jsonl
 	$(MKPROMPT) -o $@ < $<
 # validation scoring of a fine-tuned run: <run>.val.* with BIGRec's decoding (what the searches
-# select on by default), <run>.vald3.* with D3's, <run>.vald3x.* with D3's exact ranking
+# select on by default), <run>.vald3.* with D3's, <run>.vald3x.* with D3's exact ranking, all on
+# valid.use.jsonl; <run>.gval.* with BIGRec's on the grid's samples (valid.grid.jsonl), with
+# <A>__vs__<B>.gval.compare.json their paired bootstrap
 define VALIDATION_RULES
-$(R)/%.$(1).ranked.jsonl: $(R)/%/config.json $(D)/valid.eval.prompts.jsonl
+$(R)/%.$(1).ranked.jsonl: $(R)/%/config.json $(3)
 	$(TIMED) $(1)-$$* sh -c '$(B)/decode --model $(R)/$$* --beams $(call BEAMS_OF,x.$(2)) --return $(call RETURN_OF,x.$(2)) --max-new-tokens $(DS_MAXNEW) \
-	  --threads $(THREADS) $(DEC_$(2)) < $(D)/valid.eval.prompts.jsonl | \
+	  --threads $(THREADS) $(DEC_$(2)) < $(3) | \
 	  $(B)/ground --model $(R)/$$* --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) > $$@.tmp' && mv $$@.tmp $$@
 $(R)/%.$(1).metrics.json: $(R)/%.$(1).ranked.jsonl
-	$(B)/metrics --truth $(D)/valid.use.jsonl --items $(D)/items.jsonl --ranked $$< -q > $$@.tmp && mv $$@.tmp $$@
-endef
-$(eval $(call VALIDATION_RULES,val,bigrec))
-$(eval $(call VALIDATION_RULES,vald3,d3))
-$(eval $(call VALIDATION_RULES,vald3x,d3x))
-$(R)/mostpop.val.ranked.jsonl: $(D)/valid.use.jsonl
+	$(B)/metrics --truth $(4) --items $(D)/items.jsonl --ranked $$< -q > $$@.tmp && mv $$@.tmp $$@
+$(R)/mostpop.$(1).ranked.jsonl: $(4)
 	@mkdir -p $(R)
-	$(B)/mostpop --items $(D)/items.jsonl -n $(DS_TOPN) < $< > $@.tmp && mv $@.tmp $@
+	$(B)/mostpop --items $(D)/items.jsonl -n $(DS_TOPN) < $$< > $$@.tmp && mv $$@.tmp $$@
+endef
+$(eval $(call VALIDATION_RULES,val,bigrec,$(D)/valid.eval.prompts.jsonl,$(D)/valid.use.jsonl))
+$(eval $(call VALIDATION_RULES,vald3,d3,$(D)/valid.eval.prompts.jsonl,$(D)/valid.use.jsonl))
+$(eval $(call VALIDATION_RULES,vald3x,d3x,$(D)/valid.eval.prompts.jsonl,$(D)/valid.use.jsonl))
+$(eval $(call VALIDATION_RULES,gval,bigrec,$(D)/valid.grid.prompts.jsonl,$(D)/valid.grid.jsonl))
+$(R)/%.gval.compare.json: $$(addsuffix .gval.ranked.jsonl,$$(addprefix $$(R)/,$$(subst __vs__, ,$$*)))
+	$(B)/metrics --truth $(D)/valid.grid.jsonl --items $(D)/items.jsonl --ranked $(word 1,$^) \
+	  --compare $(word 2,$^) --seed $(SEED) --resamples 1000 -q > $@.tmp && mv $@.tmp $@
 .PHONY: grid grid-one
-grid-one: $(D)/train.pairs.jsonl $(D)/valid.eval.prompts.jsonl $(BASE_DIR)/config.json $(R)/mostpop.val.metrics.json
+GRID_HAS_DEFAULT = $(filter $(GRID_DEFAULT),$(GRID_POINTS))
+GRID_CMP = $(foreach p,$(GRID_POINTS),$(p)__vs__bigrec $(if $(GRID_HAS_DEFAULT),$(if $(filter $(GRID_DEFAULT),$(p)),,$(p)__vs__$(GRID_DEFAULT))))
+grid-one: $(D)/train.pairs.jsonl $(D)/valid.grid.prompts.jsonl $(BASE_DIR)/config.json $(R)/mostpop.gval.metrics.json
 	parallel -j $(GRID_JOBS) $(GRID_PARALLEL_OPTS) --halt now,fail=1 \
-	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(R)/{}.val.metrics.json' ::: $(GRID_POINTS)
+	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(R)/{}.gval.metrics.json' ::: $(GRID_POINTS) bigrec
+	$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(foreach c,$(GRID_CMP),$(R)/$(c).gval.compare.json)
 	/usr/bin/python3 pipelines/report.py grid --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk \
-	  --out $(REPORTS_DIR)/grid-$(DATASET) --points "$(GRID_POINTS)"
+	  --out $(REPORTS_DIR)/grid-$(DATASET) --points "$(GRID_POINTS)" $(if $(GRID_HAS_DEFAULT),--default $(GRID_DEFAULT))
 grid: all
 	@$(MAKE) --no-print-directory grid-one DATASET=$(DATASET)
 
