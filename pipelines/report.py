@@ -204,6 +204,10 @@ def table4(args, pv):
     for n, _ in rows:
         if n in res:
             md.append(f"| {n} | " + " | ".join(fmt(res[n].get(m)) for m in METRICS) + " |")
+    missing = [n for n, _ in rows if n not in res]
+    out["missing"] = missing
+    if missing:
+        md += ["", "Not yet run (a partial report): " + ", ".join(missing) + "."]
     pk = paper_key(args.dataset)
     if pk in PAPER4:
         md += ["", "Paper, Table 4:", "", "| Variant | " + " | ".join(METRICS) + " |", "|---|" + "---:|" * len(METRICS)]
