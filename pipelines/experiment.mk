@@ -201,7 +201,11 @@ SEQREC_RUN = $(B)/seqrec --config configs/seqrec/$(subst -star,,$*).conf --model
 $(addprefix $(R)/,$(addsuffix .ranked.jsonl,$(SEQREC_MODELS))): $(R)/%.ranked.jsonl: $(D)/train.use.jsonl $(D)/split.done $(filter-out $(D)/valid.jsonl,$(DS_SEQREC_VALID)) $(D)/test.use.jsonl
 	@mkdir -p $(R)
 	$(TIMED) seqrec-$* $(SEQREC_RUN) --out $@.tmp && mv $@.tmp $@
+# ground writes the cache; on a fresh machine whose bigrec ranking came whole from the chunk store
+# (DS_RESULTS) ground never ran, so one prediction line is grounded to make it.
 $(R)/sasrec-star.ranked.jsonl $(R)/gru4rec-star.ranked.jsonl: $(R)/%.ranked.jsonl: $(R)/bigrec.bigrec.ranked.jsonl
+	@ls $(R)/bigrec/item_emb.*.safetensors > /dev/null 2>&1 || head -n 1 $(R)/bigrec.bigrec.pred.jsonl | \
+	  $(B)/ground -q --model $(R)/bigrec --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) > /dev/null
 	$(TIMED) seqrec-$* $(SEQREC_RUN) --init-emb $$(ls -t $(R)/bigrec/item_emb.*.safetensors | head -n 1) --out $@.tmp && mv $@.tmp $@
 BASELINE_RUNS = $(SEQREC_MODELS) gru4rec-star sasrec-star
 BASELINE_CMP = $(foreach r,$(BASELINE_RUNS),$(r)__vs__mostpop)

@@ -10,12 +10,20 @@
 #      own point is the cft run, so it costs nothing)
 #   6. the remaining baselines, 7. the rest of Table 3 (D3 with 10 beams, D3's exact ranking)
 # Progress goes to stdout; commit results/<DATASET>/ between sessions.
+# STUDY_STAGES="4 5" runs only those stages: on a fresh machine the model checkpoints are gone
+# (never committed) and every earlier stage would retrain its models only to find its results
+# already in the chunk store and its report already written.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: pipelines/study.sh DATASET [THREADS]" >&2; exit 2; }
 D=$1; T=${2:-2}; R=runs/$D
 cd "$(dirname "$0")/.."
 M=(make DATASET="$D" THREADS="$T" REPORTS_DIR="${REPORTS_DIR:-reports}")
-stage() { echo "study.sh: $D: $1 ($(date -u +%H:%M))"; shift; "${M[@]}" "$@"; }
+STAGES=" ${STUDY_STAGES:-1 2 3 4 5 6 7} "
+for s in $STAGES; do [[ "$s" =~ ^[1-7]$ ]] || { echo "study.sh: STUDY_STAGES: '$s' is not a stage (1-7)" >&2; exit 2; }; done
+stage() {
+  case "$STAGES" in *" ${1%% *} "*) ;; *) echo "study.sh: $D: skipping stage $1 (STUDY_STAGES)"; return 0;; esac
+  echo "study.sh: $D: $1 ($(date -u +%H:%M))"; shift; "${M[@]}" "$@"
+}
 stage "1 BIGRec, CFT, D3" $R/bigrec.bigrec.metrics.json $R/cft.bigrec.metrics.json \
   $R/cft.bigrec__vs__bigrec.bigrec.compare.json $R/bigrec.d3.metrics.json $R/cft.d3.metrics.json
 stage "2 MostPop, SASRec" $R/mostpop.metrics.json $R/sasrec.metrics.json $R/bigrec.bigrec__vs__mostpop.compare.json \
