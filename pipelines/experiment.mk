@@ -150,7 +150,8 @@ $(R)/%/config.json: $(BASE_DIR)/config.json $$(call PAIRS_OF,$$*) $(D)/valid.pro
 	  --save-every $(DS_SAVE_EVERY) --auto-resume --log $(R)/$*.log.jsonl $(DS_FT_EXTRA) && rm -rf $(R)/$*.state
 
 # ---- inference: decode (BIGRec / D3), ground (interleave), metrics ----
-# runs/<DS>/<model>.<dec>[.nohist].pred.jsonl ; nohist = prompts without the behaviour sequence (Fig. 4)
+# runs/<DS>/<model>.<dec>[.nohist].pred.jsonl ; nohist = prompts without the behaviour sequence
+# (Fig. 4): one prompt for every user, decoded once (decode --dedupe)
 BEAMS_OF = $(or $(BEAMS_$(word 2,$(subst ., ,$(1)))),$(DS_BEAMS))
 RETURN_OF = $(or $(RETURN_$(word 2,$(subst ., ,$(1)))),$(call BEAMS_OF,$(1)))
 # DS_RESULTS = a directory (results/<DS>, committed): decode and ground run through
@@ -162,7 +163,7 @@ DS_RESULTS ?=
 DS_CHUNK ?= 250
 MODEL_OF = $(firstword $(subst ., ,$(1)))
 DECODE_ARGS = --model $(R)/$(call MODEL_OF,$*) --beams $(call BEAMS_OF,$*) --return $(call RETURN_OF,$*) \
-	    --max-new-tokens $(DS_MAXNEW) --threads $(THREADS) $(DEC_$(word 2,$(subst ., ,$*)))
+	    --max-new-tokens $(DS_MAXNEW) --threads $(THREADS) $(DEC_$(word 2,$(subst ., ,$*))) $(if $(filter %.nohist,$*),--dedupe)
 GROUND_ARGS = --model $(R)/$(call MODEL_OF,$*) --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS)
 RESUMABLE = ./pipelines/resumable.sh $(DS_RESULTS)/$(1).gz $(DS_CHUNK) $(2) $@ $(R)/$(call MODEL_OF,$*)/model.safetensors --
 $(R)/%.pred.jsonl: $$(R)/$$(firstword $$(subst ., ,$$*))/config.json $(D)/test.prompts.jsonl $(D)/test.nohist.prompts.jsonl

@@ -48,6 +48,32 @@ for l in open("con.jsonl"):
 assert n == 25, n
 PY
 done
+# --dedupe: a repeated prompt gets its first occurrence's record (its own id), and the distinct
+# prompts come out exactly as a run over them alone (the same batches), beam search and --exact
+jq -c '.' p.jsonl | jq -sc '[.[0], .[1], .[0], .[2], .[0], .[1], .[3], .[4], .[3]] | to_entries[] | {id: (100 + .key), prompt: .value.prompt}' > rep.jsonl
+jq -sc 'unique_by(.prompt) | sort_by(.id)[]' rep.jsonl > uniq.jsonl
+for mode in "" "--constrain items.jsonl --length-penalty 0 --exact --beams 4 --return 3"; do
+  "$BIN/decode" -q --model ck --max-new-tokens 16 --batch 2 $mode --dedupe --timing < rep.jsonl > dd.jsonl 2> dd.err
+  grep -q 'decode-timing prompts=9 distinct=5 ' dd.err || die "decode --dedupe: not 5 distinct of 9 prompts: $(cat dd.err)"
+  "$BIN/decode" -q --model ck --max-new-tokens 16 --batch 2 $mode < uniq.jsonl > du.jsonl
+  $PY - <<'PY' || die "decode --dedupe ($mode): repeats or distinct prompts differ"
+import json
+P = [json.loads(l) for l in open("rep.jsonl")]
+D = [json.loads(l) for l in open("dd.jsonl")]
+U = {r["id"]: r for r in map(json.loads, open("du.jsonl"))}
+assert [r["id"] for r in D] == [p["id"] for p in P], "ids not in input order"
+first = {}
+for p, d in zip(P, D):
+    body = {k: v for k, v in d.items() if k != "id"}
+    if p["prompt"] in first:
+        assert body == first[p["prompt"]], (p, d)
+    else:
+        first[p["prompt"]] = body
+        assert d == U[p["id"]], (d, U[p["id"]])
+assert len(first) == len(U) == 5
+PY
+done
+
 printf '{"id": 1, "title": "A"}\n{"id": 2}\n' > badcat.jsonl
 expect_fail 1 'badcat.jsonl:2: title' "$BIN/decode" --model ck --constrain badcat.jsonl < p.jsonl
 printf '{"id": 1, "prompt": ""}\n' > empty.jsonl

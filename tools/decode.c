@@ -43,7 +43,9 @@
  *
  * Speed: each prompt is prefilled once (its K/V shared by all its beams); then every step
  * advances all beams of all --batch prompts as one batch of rows (infer.c); beam reordering
- * copies no K/V (a beam's history is a list of row indices). */
+ * copies no K/V (a beam's history is a list of row indices). --dedupe decodes each distinct
+ * prompt (token sequence) once and gives its repeats the same beams: Fig. 4's prompts without
+ * the behaviour history are one prompt for every user. */
 #include "ckpt.h"
 #include "infer.h"
 #include "model.h"
@@ -84,12 +86,15 @@ static void usage(int code) {
 "                         --length-penalty 0): the --return best titles by sum of\n"
 "                         log-probs, certified exact; --beams = rows per prompt at first\n"
 "  --max-frontier N       --exact: most rows per prompt on a re-search (1024)\n"
+"  --dedupe               decode each distinct prompt once; its repeats get the same\n"
+"                         beams and scores (one search, not one per batch position)\n"
 "  --no-share-prefix      prefill every prompt of a batch whole (by default the batch's\n"
 "                         common prefix, the prompt template, is computed once: the same\n"
 "                         math, rounding apart)\n"
 "  --timing               print one line `decode-timing key=value ...` on stderr (even\n"
-"                         with -q): seconds in prefill, decode steps, beam selection;\n"
-"                         prefill positions given and rows computed\n"
+"                         with -q): prompts and distinct prompts, seconds in prefill,\n"
+"                         decode steps, beam selection; prefill positions given and\n"
+"                         rows computed\n"
 "  -o FILE                write here atomically instead of stdout\n"
 "  -q                     quiet\n");
     exit(code);
@@ -101,6 +106,8 @@ typedef struct {
     char *id_json;          /* the record's id, printed */
     int *prompt, plen;
     long line;
+    int src;                /* index of the first record with this prompt (--dedupe), else its own */
+    int decoded;            /* its hypotheses are final */
     /* beam state */
     int nlive;
     float *bscore;          /* (nb) running sum of log-probs */
@@ -349,10 +356,12 @@ static int *read_id_array(const cJSON *a, Where w, const char *field, int V, int
 }
 
 /* one output record; frees the request's prompt, id and hypotheses */
-static void write_req(FILE *f, Req *r, int prompt_ids, Tok *spm, int exact_mode) {
+/* one output record: rec's id with the hypotheses of r (rec itself, or the first record of
+ * its prompt under --dedupe) */
+static void write_req(FILE *f, const Req *rec, const Req *r, int prompt_ids, Tok *spm, int exact_mode) {
     int k = r->nhyp < nret ? r->nhyp : nret;
     if (k < nret) n_short++;
-    fprintf(f, "{\"id\":%s,\"%s\":[", r->id_json, prompt_ids ? "predict_ids" : "predict");
+    fprintf(f, "{\"id\":%s,\"%s\":[", rec->id_json, prompt_ids ? "predict_ids" : "predict");
     for (int h = 0; h < k; h++) {
         if (h) fputc(',', f);
         if (prompt_ids) {
@@ -370,9 +379,48 @@ static void write_req(FILE *f, Req *r, int prompt_ids, Tok *spm, int exact_mode)
     fputs("]", f);
     if (exact_mode) fprintf(f, ",\"exact\":%s", r->exact ? "true" : "false");
     fputs("}\n", f);
+}
+
+static void req_free(Req *r) {
     for (int h = 0; h < r->nhyp; h++) free(r->hyps[h].toks);
     free(r->hyps); free(r->prompt); free(r->id_json);
     r->hyps = NULL; r->prompt = NULL; r->id_json = NULL;
+}
+
+/* the records from *next on, in input order, whose prompt's search is final */
+static void write_ready(FILE *f, Req *req, int nreq, int *next, int prompt_ids, Tok *spm, int exact_mode) {
+    while (*next < nreq && req[req[*next].src].decoded) {
+        write_req(f, &req[*next], &req[req[*next].src], prompt_ids, spm, exact_mode);
+        (*next)++;
+    }
+}
+
+/* --dedupe: each record's src is the first record with the same prompt tokens; returns the
+ * distinct prompts, in order of first appearance (without --dedupe, every record) */
+static Req **distinct_prompts(Req *req, int nreq, int dedupe, int *nu) {
+    Req **U = xmalloc(sizeof(Req *) * nreq);
+    StrMap first;
+    strmap_init(&first, dedupe ? (size_t)nreq : 1);
+    char *key = NULL;
+    size_t cap = 0;
+    *nu = 0;
+    for (int i = 0; i < nreq; i++) {
+        Req *r = &req[i];
+        r->src = i;
+        if (dedupe) {
+            size_t need = (size_t)r->plen * 12 + 1, o = 0;
+            if (cap < need) { cap = need; key = xrealloc(key, cap); }
+            for (int k = 0; k < r->plen; k++) o += (size_t)snprintf(key + o, cap - o, "%d,", r->prompt[k]);
+            key[o] = 0;
+            int existed;
+            strmap_put(&first, key, i, &existed);
+            if (existed) { r->src = (int)*strmap_get(&first, key); continue; }
+        }
+        U[(*nu)++] = r;
+    }
+    free(key);
+    strmap_free(&first);
+    return U;
 }
 
 int main(int argc, char **argv) {
@@ -380,7 +428,7 @@ int main(int argc, char **argv) {
     util_init(argc, argv);
     const char *model_dir = NULL, *constrain = NULL, *constrain_ids = NULL, *tok_path = NULL, *out_path = NULL;
     const char *device = "cpu", *precision = "fp32";
-    int batch = 16, threads = 0, prompt_ids = 0, timing = 0, exact = 0, share = 1;
+    int batch = 16, threads = 0, prompt_ids = 0, timing = 0, exact = 0, share = 1, dedupe = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
 #define NEXT() (i + 1 < argc ? argv[++i] : (die(EXIT_USAGE, "%s needs a value (see --help)", a), ""))
@@ -402,6 +450,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--prompt-ids")) prompt_ids = 1;
         else if (!strcmp(a, "--timing")) timing = 1;
         else if (!strcmp(a, "--no-share-prefix")) share = 0;
+        else if (!strcmp(a, "--dedupe")) dedupe = 1;
         else if (!strcmp(a, "--exact")) exact = 1;
         else if (!strcmp(a, "--max-frontier")) max_frontier = atoi(NEXT());
         else if (!strcmp(a, "-o")) out_path = NEXT();
@@ -527,13 +576,16 @@ int main(int argc, char **argv) {
         idmap_free(&seen);
         lr_close(lr);
     }
+    int nu;
+    Req **U = distinct_prompts(req, nreq, dedupe, &nu);
     info("%d prompts, %d beams, return %d, length penalty %g, max %d new tokens%s",
          nreq, nb, nret, lp, max_new, trie ? ", constrained" : "");
+    if (dedupe) info("--dedupe: %d distinct prompts, %d repeats share their beams", nu, nreq - nu);
 
     OutFile out = out_open(out_path);
     atomic_cleanup_register(&out);
     int nthreads = threads > 0 ? threads : omp_get_num_procs();
-    if (batch > nreq && nreq > 0) batch = nreq;
+    if (batch > nu) batch = nu;
     /* rows per step: --batch prompts x --beams; --exact also fits one prompt at --max-frontier */
     int rows_cap = batch * nb;
     if (exact && rows_cap < max_frontier) rows_cap = max_frontier;
@@ -556,16 +608,14 @@ int main(int argc, char **argv) {
     Exact ex = {inf, trie, V, nthreads, logits, lse, s_tok, s_pre, s_anc, NULL, NULL, 0, 0, 0, 0, 0, 0};
     if (exact) ex.ntrie = xmalloc(sizeof(int) * max_frontier);
 
-    for (int b0 = 0; !exact && b0 < nreq; b0 += batch) {
-        int B = nreq - b0 < batch ? nreq - b0 : batch;
-        Req *R = req + b0;
+    int wnext = 0;   /* next record to write, in input order */
+    for (int b0 = 0; !exact && b0 < nu; b0 += batch) {
+        int B = nu - b0 < batch ? nu - b0 : batch;
+        Req **R = U + b0;
         /* prefill all prompts of the batch; each prompt's single initial beam reads row i */
-        Req **P = xmalloc(sizeof(Req *) * B);
-        for (int i = 0; i < B; i++) P[i] = &R[i];
-        t_prefill += prefill_reqs(inf, P, B, logits);
-        free(P);
+        t_prefill += prefill_reqs(inf, R, B, logits);
         for (int i = 0; i < B; i++) {
-            Req *r = &R[i];
+            Req *r = R[i];
             search_alloc(r, nb, i);
             r->hyps = xcalloc(nb + 1, sizeof(Hyp));
             r->worst = 1e9;
@@ -591,7 +641,7 @@ int main(int argc, char **argv) {
             /* per prompt: HF's BeamSearchScorer.process */
             int n = 0;
             for (int i = 0; i < B; i++) {
-                Req *r = &R[i];
+                Req *r = R[i];
                 if (r->done) continue;
                 size_t need = (size_t)kk;
                 if (cand_cap < need) { cand_cap = need; cand = xrealloc(cand, sizeof(Cand) * cand_cap); }
@@ -664,24 +714,24 @@ int main(int argc, char **argv) {
             steps_total++;
             row_steps += n;
         }
-        /* write the batch in input order */
         for (int i = 0; i < B; i++) {
-            Req *r = &R[i];
+            Req *r = R[i];
             /* HF: sorted by score ascending, best popped from the end (ties: later first) */
             for (int a = 1; a < r->nhyp; a++)
                 for (int c = a; c > 0 && r->hyps[c].score >= r->hyps[c - 1].score; c--) {
                     Hyp t = r->hyps[c]; r->hyps[c] = r->hyps[c - 1]; r->hyps[c - 1] = t;
                 }
-            write_req(out.f, r, prompt_ids, spm, 0);
             search_free(r);
+            r->decoded = 1;
         }
-        progress_update(&pr, (uint64_t)(b0 + B));
+        write_ready(out.f, req, nreq, &wnext, prompt_ids, spm, 0);
+        progress_update(&pr, (uint64_t)wnext);
     }
     /* --exact: bounded searches until every prompt is certified (or at --max-frontier) */
-    for (int b0 = 0; exact && b0 < nreq; b0 += batch) {
-        int B = nreq - b0 < batch ? nreq - b0 : batch;
+    for (int b0 = 0; exact && b0 < nu; b0 += batch) {
+        int B = nu - b0 < batch ? nu - b0 : batch;
         Req **todo = xmalloc(sizeof(Req *) * B);
-        for (int i = 0; i < B; i++) { todo[i] = &req[b0 + i]; todo[i]->lb = -INFINITY; }
+        for (int i = 0; i < B; i++) { todo[i] = U[b0 + i]; todo[i]->lb = -INFINITY; }
         int np = B;
         for (int C = nb; np > 0; C = C * 4 < max_frontier ? C * 4 : max_frontier) {
             int Bt = rows_cap / C < 1 ? 1 : rows_cap / C;
@@ -700,10 +750,11 @@ int main(int argc, char **argv) {
         }
         free(todo);
         for (int i = 0; i < B; i++) {
-            if (!req[b0 + i].exact) n_inexact++;
-            write_req(out.f, &req[b0 + i], prompt_ids, spm, 1);
+            if (!U[b0 + i]->exact) n_inexact++;
+            U[b0 + i]->decoded = 1;
         }
-        progress_update(&pr, (uint64_t)(b0 + B));
+        write_ready(out.f, req, nreq, &wnext, prompt_ids, spm, 1);
+        progress_update(&pr, (uint64_t)wnext);
     }
     progress_end(&pr);
     out_commit(&out);
@@ -717,9 +768,9 @@ int main(int argc, char **argv) {
     if (timing) {
         long pf_pos, pf_rows;
         infer_prefill_counts(inf, &pf_pos, &pf_rows);
-        fprintf(stderr, "decode-timing prompts=%d seconds=%.4f prefill_s=%.4f step_s=%.4f select_s=%.4f steps=%ld "
+        fprintf(stderr, "decode-timing prompts=%d distinct=%d seconds=%.4f prefill_s=%.4f step_s=%.4f select_s=%.4f steps=%ld "
                 "row_steps=%ld us_per_row_step=%.3f select_us_per_row_step=%.3f prefill_positions=%ld prefill_rows=%ld\n",
-                nreq, el, t_prefill, t_model, t_select, steps_total, row_steps,
+                nreq, nu, el, t_prefill, t_model, t_select, steps_total, row_steps,
                 row_steps ? 1e6 * (t_model + t_select) / row_steps : 0.0, row_steps ? 1e6 * t_select / row_steps : 0.0,
                 pf_pos, pf_rows);
     }
@@ -728,7 +779,8 @@ int main(int argc, char **argv) {
                     n_researched, n_inexact, max_frontier);
     if (exact && timing) fprintf(stderr, "decode-exact researched=%ld inexact=%ld\n", n_researched, n_inexact);
     if (n_dropped_unfinished) info("%ld constrained beams unfinished at --max-new-tokens were dropped", n_dropped_unfinished);
-    free(req); free(logits); free(lse); free(rowtop); free(rowtop_n); free(cand);
+    for (int i = 0; i < nreq; i++) req_free(&req[i]);
+    free(U); free(req); free(logits); free(lse); free(rowtop); free(rowtop_n); free(cand);
     free(s_tok); free(s_pre); free(s_anc);
     infer_free(inf);
     trie_free(trie);
