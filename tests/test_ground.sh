@@ -84,6 +84,16 @@ same r2.jsonl r_oracle.jsonl
 "$BIN/ground" --model ck --items items.jsonl -n 12 --no-cache < pred.jsonl > r3.jsonl
 same r3.jsonl r_oracle.jsonl
 
+# a generated title met before reuses its embedding: pred.jsonl's records 100 times over (three
+# chunks of records) rank as the oracle did, and only its 4 distinct non-catalogue titles
+# are embedded
+jq -c '.' pred.jsonl | jq -sc '[range(100) as $k | .[] | .id += 10 * $k] | .[]' > rep.jsonl
+"$BIN/ground" --model ck --items items.jsonl -n 12 --timing -q < rep.jsonl > rr.jsonl 2> rr.err
+grep -q ' titles=1400 embedded=4 ' rr.err || die "ground: repeated titles were embedded again: $(cat rr.err)"
+jq -c '.id %= 10' rr.jsonl > rr10.jsonl
+for k in $(seq 100); do cat r_oracle.jsonl; done > rr_expect.jsonl
+same rr10.jsonl rr_expect.jsonl
+
 # bad input
 printf '{"id": 0, "title": "A"}\n{"id": 0, "title": "B"}\n' > dup.jsonl
 expect_fail 1 'dup.jsonl:2: id: 0 appears twice' "$BIN/ground" --model ck --items dup.jsonl < pred.jsonl
