@@ -266,7 +266,7 @@ premises-one: $(foreach r,$(PREMISE_RUNS),$(R)/$(r).effect.json)
 	/usr/bin/python3 pipelines/report.py premises --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/premises-$(DATASET)
 
 # ---- lambda x beta' search (Sec. 4.1.4 ranges), selected by VALIDATION NDCG@10, never test ----
-# make grid DATASET=x [GRID_LAMBDAS="..."] [GRID_BETAPS="..."] [GRID_JOBS=n] [GRID_PARALLEL_OPTS="--sshloginfile f"]
+# make grid DATASET=x [GRID_LAMBDAS="..."] [GRID_BETAPS="..."] [GRID_SHAPE=cross] [GRID_JOBS=n] [GRID_PARALLEL_OPTS="--sshloginfile f"]
 # Each point is an independent make target (runs/DS/grid-l<λ>-b<β'>/), run by GNU parallel.
 # Points are scored on DS_GRID_VALID_MAX validation samples (valid.grid.jsonl, every k-th; by
 # default the DS_VALID_MAX that early stopping uses): a scale whose early-stopping sample is
@@ -274,13 +274,21 @@ premises-one: $(foreach r,$(PREMISE_RUNS),$(R)/$(r).effect.json)
 # is compared (paired bootstrap, on those samples) with BIGRec (lambda 0) and with the
 # config's own DS_LAMBDA / DS_BETA_PRIME point, which is the `cft` fine-tune itself (the same
 # cft-step command, so the same weights: linked, not retrained).
+# GRID_SHAPE=cross searches one hyper-parameter at a time through the config's point (every
+# lambda at DS_BETA_PRIME, every beta' at DS_LAMBDA), as the paper did ("we avoid grid
+# search"): len(L) + len(B) - 1 fine-tunes instead of len(L) x len(B).
 GRID_LAMBDAS ?= 0.01 0.02 0.025 0.05 0.1 0.2 0.3
 GRID_BETAPS  ?= 1.1 1.2 1.4 1.6 2 3 10 25
+GRID_SHAPE   ?= grid
 GRID_JOBS    ?= 1
 GRID_PARALLEL_OPTS ?=
-GRID_POINTS = $(foreach l,$(GRID_LAMBDAS),$(foreach b,$(GRID_BETAPS),grid-l$(l)-b$(b)))
-$(foreach l,$(GRID_LAMBDAS),$(foreach b,$(GRID_BETAPS),$(eval FT_grid-l$(l)-b$(b) = --lambda $(l) --beta-prime $(b))))
 GRID_DEFAULT = grid-l$(DS_LAMBDA)-b$(DS_BETA_PRIME)
+GRID_PRODUCT = $(foreach l,$(GRID_LAMBDAS),$(foreach b,$(GRID_BETAPS),grid-l$(l)-b$(b)))
+GRID_CROSS = $(GRID_DEFAULT) $(filter-out $(GRID_DEFAULT),$(foreach l,$(GRID_LAMBDAS),grid-l$(l)-b$(DS_BETA_PRIME)) \
+	     $(foreach b,$(GRID_BETAPS),grid-l$(DS_LAMBDA)-b$(b)))
+GRID_POINTS = $(if $(filter cross,$(GRID_SHAPE)),$(GRID_CROSS),$(if $(filter grid,$(GRID_SHAPE)),$(GRID_PRODUCT),$(error GRID_SHAPE: expected grid or cross, got '$(GRID_SHAPE)')))
+GRID_LB = $(subst -b, ,$(patsubst grid-l%,%,$(1)))
+$(foreach p,$(GRID_POINTS),$(eval FT_$(p) = --lambda $(word 1,$(call GRID_LB,$(p))) --beta-prime $(word 2,$(call GRID_LB,$(p)))))
 $(R)/$(GRID_DEFAULT)/config.json: $(R)/cft/config.json
 	ln -sfn cft $(R)/$(GRID_DEFAULT)
 DS_GRID_VALID_MAX ?= $(DS_VALID_MAX)

@@ -368,15 +368,62 @@ def tv(p, q):
     return 0.5 * sum(abs(a - b) for a, b in zip(p, q))
 
 
+def per_sample_groups(path):
+    """(ids, per-sample top-K counts per popularity group) from metrics --per-sample, or None"""
+    if not os.path.exists(path):
+        return None
+    ids, counts = [], []
+    for line in open(path):
+        r = json.loads(line)
+        if "groups" not in r:
+            return None
+        ids.append(r["id"])
+        counts.append(r["groups"])
+    return ids, counts
+
+
+def fig4_bootstrap(groups, seed, resamples=1000):
+    """95% CIs over test samples (one draw for every run: paired) of each history sensitivity,
+    of CFT's minus BIGRec's, and of CFT's minus BIGRec's share per group with the history"""
+    import numpy as np
+    names = list(groups)
+    ids = groups[names[0]][0]
+    for n in names:
+        if groups[n][0] != ids:
+            raise SystemExit(f"fig4: the per-sample files of {names[0]} and {n} hold different samples")
+    C = {n: np.asarray(groups[n][1], dtype=np.float64) for n in names}     # (n, G)
+    rng = np.random.default_rng(int(seed))
+    idx = rng.integers(0, len(ids), size=(resamples, len(ids)))
+
+    def shares(n):                                                    # (resamples, G)
+        s = C[n][idx].sum(axis=1)
+        return s / np.maximum(s.sum(axis=1, keepdims=True), 1)
+
+    S = {n: shares(n) for n in names}
+    stats = {}
+    for m in ("BIGRec", "CFT"):
+        if m in S and m + ", no history" in S:
+            stats["tv_" + m] = 0.5 * np.abs(S[m] - S[m + ", no history"]).sum(axis=1)
+    if "tv_BIGRec" in stats and "tv_CFT" in stats:
+        stats["tv_CFT_minus_BIGRec"] = stats["tv_CFT"] - stats["tv_BIGRec"]
+    if "BIGRec" in S and "CFT" in S:
+        for g in range(S["CFT"].shape[1]):
+            stats[f"share_g{g + 1}_CFT_minus_BIGRec"] = S["CFT"][:, g] - S["BIGRec"][:, g]
+    return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for k, v in stats.items()}
+
+
 def fig4(args, pv):
     R = args.runs
     runs = [("BIGRec", "bigrec.bigrec"), ("CFT", "cft.bigrec"), ("BIGRec, no history", "bigrec.bigrec.nohist"),
             ("CFT, no history", "cft.bigrec.nohist")]
-    share = {}
+    share, groups = {}, {}
     for n, r in runs:
         p = os.path.join(R, r + ".metrics.json")
         if os.path.exists(p):
             share[n] = load(p)["popularity"]["share"]
+            g = per_sample_groups(os.path.join(R, r + ".per-sample.jsonl"))
+            if g:
+                groups[n] = g
     G = len(next(iter(share.values())))
     dat = os.path.join(os.path.dirname(args.out) or ".", os.path.basename(args.out) + ".dat")
     with open(dat, "w") as f:
@@ -398,15 +445,30 @@ def fig4(args, pv):
         a, b = share.get(m), share.get(m + ", no history")
         if a and b:
             sens[m] = tv(a, b)
-    out = {"figure": "fig4", "share": share, "history_sensitivity_tv": sens, "provenance": pv}
+    ci = fig4_bootstrap(groups, pv["seed"]) if len(groups) == len(share) and len(groups) >= 2 else {}
+    out = {"figure": "fig4", "share": share, "history_sensitivity_tv": sens,
+           "ci95": ci, "ci_resamples": 1000 if ci else None, "provenance": pv}
+
+    def with_ci(x, key):
+        c = ci.get(key)
+        return f"{x:+.4f} [{c[0]:+.4f}, {c[1]:+.4f}]" if c else f"{x:+.4f}"
     md = [f"# Fig. 4 — popularity of the top-20 recommendations, {args.dataset}", "", f"![fig4]({os.path.basename(png)})", "",
-          "| group | " + " | ".join(share) + " |", "|---|" + "---:|" * len(share)]
+          "| group | " + " | ".join(share) + (" | CFT − BIGRec (with history), 95% CI |" if "share_g1_CFT_minus_BIGRec" in ci else " |"),
+          "|---|" + "---:|" * len(share) + ("---:|" if "share_g1_CFT_minus_BIGRec" in ci else "")]
     for g in range(G):
-        md.append(f"| {g + 1} | " + " | ".join(f"{share[n][g]:.4f}" for n in share) + " |")
+        row = f"| {g + 1} | " + " | ".join(f"{share[n][g]:.4f}" for n in share) + " |"
+        if "share_g1_CFT_minus_BIGRec" in ci:
+            row += f" {with_ci(share['CFT'][g] - share['BIGRec'][g], f'share_g{g + 1}_CFT_minus_BIGRec')} |"
+        md.append(row)
     md += ["", "History sensitivity: total-variation distance between the popularity-group distributions "
-           "with and without the behaviour history in the prompt (0 = history changes nothing):", ""]
+           "with and without the behaviour history in the prompt (0 = history changes nothing)"
+           + (", with 95% CIs from 1,000 bootstrap resamples of the test samples (one draw for every run; "
+              "they cover the choice of test samples, not the fine-tunes' seeds)" if ci else "") + ":", ""]
     for m, v in sens.items():
-        md.append(f"- {m}: TV = {v:.4f}")
+        c = ci.get("tv_" + m)
+        md.append(f"- {m}: TV = {v:.4f}" + (f" [{c[0]:.4f}, {c[1]:.4f}]" if c else ""))
+    if len(sens) == 2:
+        md.append(f"- CFT − BIGRec: {with_ci(sens['CFT'] - sens['BIGRec'], 'tv_CFT_minus_BIGRec')}")
     md += prov_md(pv)
     return out, md
 

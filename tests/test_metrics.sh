@@ -43,6 +43,9 @@ same ps.jsonl want_ps.jsonl
 # top-3 of the four lists: g3 g3 g2 | g3 g2 g2 | g3 g3 g2 | g1 g3 g3 -> 1/12, 4/12, 7/12
 "$BIN/metrics" --truth test.jsonl --items items.jsonl --popularity 3 --topk 3 < ranked.jsonl | jq -c .popularity > pop.json
 [ "$(cat pop.json)" = '{"groups":3,"topk":3,"recs":12,"share":[0.08333333333,0.3333333333,0.5833333333],"items":[2,3,3],"count_min":[0,1,3],"count_max":[0,2,5]}' ] || die "popularity: $(cat pop.json)"
+# ... and per sample, the group counts those shares sum
+"$BIN/metrics" --truth test.jsonl --items items.jsonl --popularity 3 --topk 3 --per-sample psg.jsonl < ranked.jsonl > /dev/null
+[ "$(jq -c .groups psg.jsonl | paste -sd' ')" = '[0,1,2] [0,2,1] [0,1,2] [1,0,2]' ] || die "per-sample groups: $(jq -c .groups psg.jsonl | paste -sd' ')"
 
 # --compare: other misses everything -> diffs = this; p for HR@5 < 0.5
 for i in 10 11 12 13; do echo "{\"id\": $i, \"items\": [7]}"; done > other.jsonl

@@ -65,6 +65,21 @@ for r in base bigrec cft; do
 done
 test -s $T/reports/premises-ml100k-smoke.png || die "no premises plot"
 grep -q '^| BIGRec+CFT | first title token |' $T/reports/premises-ml100k-smoke.md || die "premises report lacks the first-token row"
+# Fig. 4: without the history every prompt is the same one, decoded once (--dedupe) and
+# given to every user; the report has the popularity shares and both sensitivities
+$M fig4-one > fig4.log 2>&1 || { tail -20 fig4.log; die "make fig4-one failed"; }
+for r in bigrec cft; do
+  n=$(jq -c 'del(.id)' $R/$r.bigrec.nohist.pred.jsonl | sort -u | wc -l)
+  [ "$n" = 1 ] || die "$r.bigrec.nohist: $n different predictions for one prompt"
+  [ "$(wc -l < $R/$r.bigrec.nohist.pred.jsonl)" = "$(wc -l < $R/$r.bigrec.pred.jsonl)" ] || die "$r.bigrec.nohist: not every test sample"
+done
+jq -e '.history_sensitivity_tv.BIGRec >= 0 and .history_sensitivity_tv.CFT >= 0' $T/reports/fig4-ml100k-smoke.json > /dev/null \
+  || die "fig4 report lacks the history sensitivities"
+jq -e '(.ci95.tv_CFT_minus_BIGRec | length) == 2 and .ci95.tv_CFT[0] <= .history_sensitivity_tv.CFT
+       and .history_sensitivity_tv.CFT <= .ci95.tv_CFT[1] and (.ci95.share_g5_CFT_minus_BIGRec | length) == 2' \
+  $T/reports/fig4-ml100k-smoke.json > /dev/null || die "fig4 report lacks its bootstrap CIs"
+grep -q '^- CFT − BIGRec: [+-]0\.[0-9]* \[' $T/reports/fig4-ml100k-smoke.md || die "fig4 report lacks the sensitivity difference's CI"
+test -s $T/reports/fig4-ml100k-smoke.png || die "no fig4 plot"
 # baselines: the report gives each run's epochs and its CI against MostPop
 $M baselines-one > bl.log 2>&1 || { tail -20 bl.log; die "make baselines-one failed"; }
 grep -q '^| SASRec | ' $T/reports/baselines-ml100k-smoke.md || die "baselines report lacks SASRec"
@@ -83,6 +98,10 @@ cmp -s $R/cft/model.safetensors $R/grid-l0.1-b1.6/model.safetensors || die "the 
 [ "$(jq -r '.points[] | select(.lambda == 0.05) | .vs_default."HR@10".ci95 | length' $G)" = 2 ] || die "grid point lacks its CI against the default"
 [ "$(jq -r '.points[] | select(.lambda == 0.1) | .vs_bigrec."HR@10".ci95 | length' $G)" = 2 ] || die "grid point lacks its CI against BIGRec"
 jq -e '.bigrec."NDCG@10" != null and .mostpop."NDCG@10" != null' $G > /dev/null || die "grid report lacks BIGRec and MostPop on the grid's samples"
+# GRID_SHAPE=cross: one hyper-parameter at a time through the config's point (0.1 / 1.6)
+pts=$($M -n grid-one GRID_SHAPE=cross GRID_LAMBDAS="0.05 0.1" GRID_BETAPS="1.2 1.6 3" | grep -o ':::.*bigrec$')
+[ "$pts" = "::: grid-l0.1-b1.6 grid-l0.05-b1.6 grid-l0.1-b1.2 grid-l0.1-b3 bigrec" ] || die "GRID_SHAPE=cross points: $pts"
+expect_fail 2 "GRID_SHAPE: expected grid or cross, got 'square'" $M -n grid-one GRID_SHAPE=square
 echo "grid ok: best lambda $best"
 # learning-rate x epochs sweep: points train with their own lr/epochs, MostPop scored on the
 # same validation samples, selection by validation NDCG@10

@@ -182,8 +182,19 @@ int main(int argc, char **argv) {
         }
     for (int m = 0; m < M; m++) { mean[m] /= n; mean_o[m] /= n; }
 
+    PopGroups pg = {0};
+    double *share = NULL, *share_o = NULL;
+    long long recs = 0, recs_o = 0;
+    if (n_groups) {
+        pg = pop_groups(cat, n_groups);
+        share = xmalloc(sizeof *share * (size_t)n_groups);
+        pop_share(&pg, truth, rk, topk, share, &recs);
+        if (ro) { share_o = xmalloc(sizeof *share_o * (size_t)n_groups); pop_share(&pg, truth, ro, topk, share_o, &recs_o); }
+    }
+
     if (per_path) {
         OutFile of = out_open(per_path);
+        long long *gc = n_groups ? xmalloc(sizeof *gc * (size_t)n_groups) : NULL;
         atomic_cleanup_register(&of);
         for (int i = 0; i < n; i++) {
             fprintf(of.f, "{\"id\": %lld, \"rank\": %d", truth->s[i].id, rank[i]);
@@ -191,8 +202,17 @@ int main(int argc, char **argv) {
                 fprintf(of.f, ", \"%s@%d\": ", m & 1 ? "NDCG" : "HR", ks[m / 2]);
                 fprintf(of.f, "%.10g", v[(size_t)i * M + m]);
             }
+            if (n_groups) {   /* its top-K items per popularity group: Fig. 4's shares, resampled */
+                for (int q = 0; q < n_groups; q++) gc[q] = 0;
+                const Ranked *r = ranked_find(rk, truth->s[i].id);
+                for (int j = 0; r && j < r->n && j < topk; j++) gc[pg.group[r->items[j]]]++;
+                fputs(", \"groups\": [", of.f);
+                for (int q = 0; q < n_groups; q++) fprintf(of.f, "%s%lld", q ? ", " : "", gc[q]);
+                fputc(']', of.f);
+            }
             fputs("}\n", of.f);
         }
+        free(gc);
         if (ferror(of.f)) die(EXIT_IO, "%s: write error", per_path);
         out_commit(&of);
     }
@@ -224,16 +244,6 @@ int main(int argc, char **argv) {
             pval[m] = p > 1 ? 1 : p;
         }
         free(bm); free(d);
-    }
-
-    PopGroups pg = {0};
-    double *share = NULL, *share_o = NULL;
-    long long recs = 0, recs_o = 0;
-    if (n_groups) {
-        pg = pop_groups(cat, n_groups);
-        share = xmalloc(sizeof *share * (size_t)n_groups);
-        pop_share(&pg, truth, rk, topk, share, &recs);
-        if (ro) { share_o = xmalloc(sizeof *share_o * (size_t)n_groups); pop_share(&pg, truth, ro, topk, share_o, &recs_o); }
     }
 
     /* ---- JSON on stdout ---- */
