@@ -6,9 +6,11 @@
 #   1. BIGRec, BIGRec+CFT (Table 3's first rows) and their paired comparison; D3 and D3+CFT
 #   2. MostPop, SASRec and every LLM row against both (the issue's reading of Table 3)
 #   3. the ablation (Table 4), 4. Fig. 4 (with / without history)
-#   5. a reduced lambda x beta' grid on validation (STUDY_GRID_LAMBDAS / _BETAPS; the config's
-#      own point is the cft run, so it costs nothing)
-#   6. the remaining baselines, 7. the rest of Table 3 (D3 with 10 beams, D3's exact ranking)
+#   6. the remaining baselines (minutes: run before the grid, while BIGRec's weights exist)
+#   5. a reduced lambda x beta' search on validation, one hyper-parameter at a time through the
+#      config's point as the paper did (STUDY_GRID_LAMBDAS / _BETAPS / _SHAPE; the config's own
+#      point is the cft run, so it costs nothing)
+#   7. the rest of Table 3 (D3 with 10 beams, D3's exact ranking)
 # Progress goes to stdout; commit results/<DATASET>/ between sessions.
 # STUDY_STAGES="4 5" runs only those stages: on a fresh machine the model checkpoints are gone
 # (never committed) and every earlier stage would retrain its models only to find its results
@@ -31,7 +33,8 @@ stage "2 MostPop, SASRec" $R/mostpop.metrics.json $R/sasrec.metrics.json $R/bigr
   $R/bigrec.d3__vs__sasrec.compare.json $R/cft.d3__vs__sasrec.compare.json
 stage "3 ablation" ablation-one
 stage "4 fig4" fig4-one
-stage "5 grid" grid-one GRID_LAMBDAS="${STUDY_GRID_LAMBDAS:-0.02 0.1 0.3}" GRID_BETAPS="${STUDY_GRID_BETAPS:-1.6 3}"
 stage "6 baselines" baselines-one
+stage "5 grid" grid-one GRID_LAMBDAS="${STUDY_GRID_LAMBDAS:-0.02 0.1 0.3}" GRID_BETAPS="${STUDY_GRID_BETAPS:-1.2 1.6 3}" \
+  GRID_SHAPE="${STUDY_GRID_SHAPE:-cross}"
 stage "7 table3" table3-one
 echo "study.sh: $D: done ($(date -u +%H:%M))"
