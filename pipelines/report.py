@@ -412,6 +412,31 @@ def fig4_bootstrap(groups, seed, resamples=1000):
     return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for k, v in stats.items()}
 
 
+def retrain_notes(R, runs):
+    """(json, markdown lines) for the runs whose predictions / ranked lists were taken whole from
+    a chunk store made by an earlier fine-tune of the same recipe (resumable.sh's
+    RESUMABLE_ACCEPT_RETRAIN): how well this machine's retrain reproduces that store"""
+    notes, md = {}, []
+    for label, r in runs:
+        for kind in ("pred", "ranked"):
+            p = os.path.join(R, f"{r}.{kind}.jsonl.retrain.json")
+            if os.path.exists(p):
+                notes.setdefault(label, {})[kind] = load(p)
+    for label, k in notes.items():
+        parts = []
+        for kind, what in (("pred", "predictions"), ("ranked", "ranked lists")):
+            if kind in k:
+                x = k[kind]
+                d = f", scores within {x['max_score_diff']:.1e}" if x.get("max_score_diff") is not None else ""
+                parts.append(f"{what}: this retrain's first {x['compared']} equal the store's on "
+                             f"{x['equal_apart_from_scores']}{d}")
+        md.append(f"- {label}: taken from the committed chunk store, made by an earlier fine-tune of the same "
+                  f"recipe on another machine (weights differ in rounding); " + "; ".join(parts) + ".")
+    if md:
+        md = ["", "Runs from an earlier fine-tune of the same recipe:", ""] + md
+    return notes, md
+
+
 def fig4(args, pv):
     R = args.runs
     runs = [("BIGRec", "bigrec.bigrec"), ("CFT", "cft.bigrec"), ("BIGRec, no history", "bigrec.bigrec.nohist"),
@@ -446,8 +471,9 @@ def fig4(args, pv):
         if a and b:
             sens[m] = tv(a, b)
     ci = fig4_bootstrap(groups, pv["seed"]) if len(groups) == len(share) and len(groups) >= 2 else {}
+    retrained, retrained_md = retrain_notes(R, runs)
     out = {"figure": "fig4", "share": share, "history_sensitivity_tv": sens,
-           "ci95": ci, "ci_resamples": 1000 if ci else None, "provenance": pv}
+           "ci95": ci, "ci_resamples": 1000 if ci else None, "retrained": retrained, "provenance": pv}
 
     def with_ci(x, key):
         c = ci.get(key)
@@ -469,6 +495,7 @@ def fig4(args, pv):
         md.append(f"- {m}: TV = {v:.4f}" + (f" [{c[0]:.4f}, {c[1]:.4f}]" if c else ""))
     if len(sens) == 2:
         md.append(f"- CFT − BIGRec: {with_ci(sens['CFT'] - sens['BIGRec'], 'tv_CFT_minus_BIGRec')}")
+    md += retrained_md
     md += prov_md(pv)
     return out, md
 

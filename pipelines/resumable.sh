@@ -7,6 +7,14 @@
 # what made the lines: the sha256 of IN and of every KEYPART file (the model's weights) and the
 # command line; a STORE made by anything else is refused, never mixed in. When STORE holds
 # every line, OUT (the make target) is written from it.
+#
+# A retrain on another machine does not reproduce a fine-tune bitwise (OpenBLAS picks its
+# kernels by CPU, and a float's last bits steer the rest of training), so its key differs.
+# RESUMABLE_ACCEPT_RETRAIN=1 takes a COMPLETE store with another key as the result of the same
+# recipe, after measuring how far this run's weights are from the ones that made it: the first
+# chunk is run again and compared with the store's (OUT.retrain.json: lines compared, lines
+# equal apart from scores, the largest score difference); fewer than half equal is another
+# recipe and refused. An incomplete store is never continued by other weights.
 set -euo pipefail
 die() { echo "resumable.sh: $*" >&2; exit 1; }
 [ $# -ge 6 ] || die "usage: resumable.sh STORE CHUNK IN OUT KEYPART... -- cmd args..."
@@ -21,8 +29,36 @@ shift
 key=$( { sha256sum "$in" | cut -d' ' -f1; for p in "${parts[@]}"; do sha256sum "$p" | cut -d' ' -f1; done; printf '%s\n' "$*"; } | sha256sum | cut -d' ' -f1)
 mkdir -p "$(dirname "$store")"
 if [ -f "$store.key" ] && [ "$(cat "$store.key")" != "$key" ]; then
+  total=$(wc -l < "$in")
+  if [ "${RESUMABLE_ACCEPT_RETRAIN:-0}" = 1 ] && [ -f "$store" ] && [ "$(zcat "$store" | wc -l)" = "$total" ]; then
+    tmp=$(mktemp "${TMPDIR:-/tmp}/resumable.XXXXXX")
+    trap 'rm -f "$tmp" "$tmp.in" "$tmp.old"' EXIT
+    awk -v b="$chunk" 'NR > b { exit } 1' "$in" > "$tmp.in"
+    "$@" < "$tmp.in" > "$tmp"
+    zcat "$store" | awk -v b="$chunk" 'NR > b { exit } 1' > "$tmp.old"
+    /usr/bin/python3 - "$tmp.old" "$tmp" "$(cat "$store.key")" "$key" > "$out.retrain.json.tmp" <<'PY'
+import json, sys
+old, new = ([json.loads(l) for l in open(f)] for f in sys.argv[1:3])
+if len(old) != len(new):
+    sys.exit(f"resumable.sh: the first chunk gave {len(new)} lines, the store has {len(old)}")
+strip = lambda r: {k: v for k, v in r.items() if k != "scores"}
+diffs = [abs(a - b) for o, n in zip(old, new) if "scores" in o and "scores" in n
+         for a, b in zip(o["scores"], n["scores"])]
+print(json.dumps({"store_key": sys.argv[3], "this_key": sys.argv[4], "compared": len(old),
+                  "equal_apart_from_scores": sum(strip(o) == strip(n) for o, n in zip(old, new)),
+                  "max_score_diff": max(diffs) if diffs else None}))
+PY
+    # another command or input (not only other weights) agrees on few lines: refused
+    /usr/bin/python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(2 * r["equal_apart_from_scores"] < r["compared"])' \
+      "$out.retrain.json.tmp" || { rm -f "$out.retrain.json.tmp"; die "$store: made by another model, input or command, and this run agrees with it on fewer than half of the first chunk's lines: not a retrain of the same recipe; remove $store and $store.key to recompute"; }
+    mv "$out.retrain.json.tmp" "$out.retrain.json"
+    echo "resumable.sh: $store: made by other weights of this command (retrained?); taken whole (RESUMABLE_ACCEPT_RETRAIN=1): $(cat "$out.retrain.json")" >&2
+    zcat "$store" > "$out.part" && mv "$out.part" "$out"
+    exit 0
+  fi
   die "$store was made by another model, input or command (key $(cat "$store.key"), this run $key): remove $store and $store.key to recompute"
 fi
+rm -f "$out.retrain.json"
 [ -f "$store" ] || { : | gzip -n > "$store.tmp" && mv "$store.tmp" "$store"; }
 echo "$key" > "$store.key"
 total=$(wc -l < "$in")

@@ -35,6 +35,20 @@ expect_fail 1 'made by another model' "$RS" st.gz 3 in.jsonl o2 model.a -- cat
 head -n 9 in.jsonl > in9.jsonl
 expect_fail 1 'made by another model' "$RS" st.gz 3 in9.jsonl o2 model.a -- ./flaky.sh
 same st.gz keep.gz
+# a retrain (other weights, same recipe) may take a COMPLETE store whole, measured on its
+# first chunk; never an incomplete one, nor one its first chunk mostly disagrees with
+expect_fail 1 'made by another model' "$RS" ref.gz 3 in.jsonl r1.out model.b -- cat
+RESUMABLE_ACCEPT_RETRAIN=1 "$RS" ref.gz 3 in.jsonl r1.out model.b -- sed '3s/}/, "scores": [1]}/' 2> r1.err
+same in.jsonl r1.out
+[ "$(jq -c '[.compared, .equal_apart_from_scores]' r1.out.retrain.json)" = '[3,3]' ] || die "retrain check: $(cat r1.out.retrain.json)"
+grep -q 'taken whole' r1.err || die "no word of the retrain on stderr"
+RESUMABLE_ACCEPT_RETRAIN=1 expect_fail 1 'fewer than half' "$RS" ref.gz 3 in.jsonl r2.out model.b -- sed 's/id/ID/'
+[ ! -e r2.out ] && [ ! -e r2.out.retrain.json ] || die "a refused retrain left output"
+zcat st.gz | head -n 6 | gzip > part.gz; cp st.gz.key part.gz.key
+RESUMABLE_ACCEPT_RETRAIN=1 expect_fail 1 'made by another model' "$RS" part.gz 3 in.jsonl r3.out model.b -- cat
+# the same weights again: the marker of an earlier retrain is dropped
+"$RS" ref.gz 3 in.jsonl r1.out model.a -- cat
+[ ! -e r1.out.retrain.json ] || die "stale retrain marker kept"
 # a command that drops a line
 expect_fail 1 'wrote 2 lines for 3 input lines' "$RS" bad.gz 3 in.jsonl o3 model.a -- head -n 2
 expect_fail 1 'CHUNK must be' "$RS" bad2.gz 0 in.jsonl o3 model.a -- cat
