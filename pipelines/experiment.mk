@@ -10,6 +10,13 @@ DATASET ?= ml100k-demo
 ifneq ($(wildcard configs/datasets/$(DATASET).mk),)
 include configs/datasets/$(DATASET).mk
 endif
+# DS_BLAS_CORETYPE pins OpenBLAS's kernels (OPENBLAS_CORETYPE) for every tool: by default it
+# picks them by CPU, and a fine-tune on a machine whose kernels differ ends with other weights
+# (measured: Cooperlake, Haswell and SkylakeX kernels give three different models from one
+# command), so a study that continues on another machine could not reproduce its fine-tunes
+ifneq ($(DS_BLAS_CORETYPE),)
+export OPENBLAS_CORETYPE := $(DS_BLAS_CORETYPE)
+endif
 DATA_DIR ?= data
 RUNS_DIR ?= runs
 # a user's runs report into runs/reports/ (ignored by git): the committed reports/ are the

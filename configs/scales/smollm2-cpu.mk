@@ -25,4 +25,8 @@ DS_LR          = 3e-4
 DS_EPOCHS      = 1
 DS_WARMUP      = 5
 DS_SAVE_EVERY  = 16
+# OpenBLAS's AVX2 kernels on every machine (pipelines/experiment.mk): from 2026-12-04 on, so
+# that a later session's retrain can reproduce a fine-tune; the runs before it used whatever
+# their machine picked (their stores are taken whole with RESUMABLE_ACCEPT_RETRAIN=1)
+DS_BLAS_CORETYPE = Haswell
 DS_RESULTS     = results/$(DATASET)
