@@ -335,7 +335,7 @@ GRID_HAS_DEFAULT = $(filter $(GRID_DEFAULT),$(GRID_POINTS))
 GRID_CMP = $(foreach p,$(GRID_POINTS),$(p)__vs__bigrec $(if $(GRID_HAS_DEFAULT),$(if $(filter $(GRID_DEFAULT),$(p)),,$(p)__vs__$(GRID_DEFAULT))))
 grid-one: $(D)/train.pairs.jsonl $(D)/valid.grid.prompts.jsonl $(BASE_DIR)/config.json $(R)/mostpop.gval.metrics.json
 	parallel -j $(GRID_JOBS) $(GRID_PARALLEL_OPTS) --halt now,fail=1 \
-	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(R)/{}.gval.metrics.json' ::: $(GRID_POINTS) bigrec
+	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(R)/{}.gval.metrics.json' ::: bigrec $(GRID_POINTS)
 	$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(foreach c,$(GRID_CMP),$(R)/$(c).gval.compare.json)
 	/usr/bin/python3 pipelines/report.py grid --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk \
 	  --out $(REPORTS_DIR)/grid-$(DATASET) --points "$(GRID_POINTS)" $(if $(GRID_HAS_DEFAULT),--default $(GRID_DEFAULT))
