@@ -35,15 +35,15 @@ if [ -f "$store.key" ] && [ "$(cat "$store.key")" != "$key" ]; then
     trap 'rm -f "$tmp" "$tmp.in" "$tmp.old"' EXIT
     awk -v b="$chunk" 'NR > b { exit } 1' "$in" > "$tmp.in"
     "$@" < "$tmp.in" > "$tmp"
-    zcat "$store" | awk -v b="$chunk" 'NR > b { exit } 1' > "$tmp.old"
+    zcat "$store" | awk -v b="$chunk" 'NR <= b' > "$tmp.old"   # no early exit: zcat would die of SIGPIPE
     /usr/bin/python3 - "$tmp.old" "$tmp" "$(cat "$store.key")" "$key" > "$out.retrain.json.tmp" <<'PY'
 import json, sys
 old, new = ([json.loads(l) for l in open(f)] for f in sys.argv[1:3])
 if len(old) != len(new):
     sys.exit(f"resumable.sh: the first chunk gave {len(new)} lines, the store has {len(old)}")
-strip = lambda r: {k: v for k, v in r.items() if k != "scores"}
-diffs = [abs(a - b) for o, n in zip(old, new) if "scores" in o and "scores" in n
-         for a, b in zip(o["scores"], n["scores"])]
+strip = lambda r: {k: v for k, v in r.items() if k != "scores"} if isinstance(r, dict) else r
+diffs = [abs(a - b) for o, n in zip(old, new) if isinstance(o, dict) and isinstance(n, dict)
+         and "scores" in o and "scores" in n for a, b in zip(o["scores"], n["scores"])]
 print(json.dumps({"store_key": sys.argv[3], "this_key": sys.argv[4], "compared": len(old),
                   "equal_apart_from_scores": sum(strip(o) == strip(n) for o, n in zip(old, new)),
                   "max_score_diff": max(diffs) if diffs else None}))

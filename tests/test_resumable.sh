@@ -56,4 +56,7 @@ expect_fail 1 'CHUNK must be' "$RS" bad2.gz 0 in.jsonl o3 model.a -- cat
 seq 1 200000 > big.txt
 "$RS" big.gz 1000 big.txt big.out model.a -- cat
 same big.txt big.out
+# ... whose store is far larger than a pipe's buffer, taken whole by a retrain
+RESUMABLE_ACCEPT_RETRAIN=1 "$RS" big.gz 1000 big.txt big2.out model.b -- cat
+same big.txt big2.out
 echo ok
