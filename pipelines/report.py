@@ -428,8 +428,9 @@ def retrain_notes(R, runs):
             if kind in k:
                 x = k[kind]
                 d = f", scores within {x['max_score_diff']:.1e}" if x.get("max_score_diff") is not None else ""
+                ov = f", lists {100 * x['mean_list_overlap']:.1f}% shared" if x.get("mean_list_overlap") is not None else ""
                 parts.append(f"{what}: this retrain's first {x['compared']} equal the store's on "
-                             f"{x['equal_apart_from_scores']}{d}")
+                             f"{x['equal_apart_from_scores']}{ov}{d}")
         md.append(f"- {label}: taken from the committed chunk store, made by an earlier fine-tune of the same "
                   f"recipe on another machine (weights differ in rounding); " + "; ".join(parts) + ".")
     if md:

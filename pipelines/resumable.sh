@@ -13,8 +13,8 @@
 # RESUMABLE_ACCEPT_RETRAIN=1 takes a COMPLETE store with another key as the result of the same
 # recipe, after measuring how far this run's weights are from the ones that made it: the first
 # chunk is run again and compared with the store's (OUT.retrain.json: lines compared, lines
-# equal apart from scores, the largest score difference); fewer than half equal is another
-# recipe and refused. An incomplete store is never continued by other weights.
+# equal apart from scores, the lists' mean overlap, the largest score difference); lists that
+# share less than half on average are another recipe and refused. An incomplete store is never continued by other weights.
 set -euo pipefail
 die() { echo "resumable.sh: $*" >&2; exit 1; }
 [ $# -ge 6 ] || die "usage: resumable.sh STORE CHUNK IN OUT KEYPART... -- cmd args..."
@@ -44,13 +44,22 @@ if len(old) != len(new):
 strip = lambda r: {k: v for k, v in r.items() if k != "scores"} if isinstance(r, dict) else r
 diffs = [abs(a - b) for o, n in zip(old, new) if isinstance(o, dict) and isinstance(n, dict)
          and "scores" in o and "scores" in n for a, b in zip(o["scores"], n["scores"])]
+# the lists themselves (decode's titles, ground's items): share of the longer list's length
+# the two have in common, per line (a deep top-50 list reorders near-ties under other weights)
+def overlap(o, n):
+    for k in ("predict", "items", "predict_ids"):
+        if isinstance(o, dict) and isinstance(n, dict) and k in o and k in n:
+            a, b = [json.dumps(x) for x in o[k]], [json.dumps(x) for x in n[k]]
+            return len(set(a) & set(b)) / max(len(a), len(b), 1)
+    return float(strip(o) == strip(n))
 print(json.dumps({"store_key": sys.argv[3], "this_key": sys.argv[4], "compared": len(old),
                   "equal_apart_from_scores": sum(strip(o) == strip(n) for o, n in zip(old, new)),
+                  "mean_list_overlap": round(sum(overlap(o, n) for o, n in zip(old, new)) / max(len(old), 1), 6),
                   "max_score_diff": max(diffs) if diffs else None}))
 PY
     # another command or input (not only other weights) agrees on few lines: refused
-    /usr/bin/python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(2 * r["equal_apart_from_scores"] < r["compared"])' \
-      "$out.retrain.json.tmp" || { rm -f "$out.retrain.json.tmp"; die "$store: made by another model, input or command, and this run agrees with it on fewer than half of the first chunk's lines: not a retrain of the same recipe; remove $store and $store.key to recompute"; }
+    /usr/bin/python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(r["mean_list_overlap"] < 0.5)' \
+      "$out.retrain.json.tmp" || { rm -f "$out.retrain.json.tmp"; die "$store: made by another model, input or command, and this run's lists share less than half with it on the first chunk: not a retrain of the same recipe; remove $store and $store.key to recompute"; }
     mv "$out.retrain.json.tmp" "$out.retrain.json"
     echo "resumable.sh: $store: made by other weights of this command (retrained?); taken whole (RESUMABLE_ACCEPT_RETRAIN=1): $(cat "$out.retrain.json")" >&2
     zcat "$store" > "$out.part" && mv "$out.part" "$out"

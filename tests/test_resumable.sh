@@ -40,9 +40,15 @@ same st.gz keep.gz
 expect_fail 1 'made by another model' "$RS" ref.gz 3 in.jsonl r1.out model.b -- cat
 RESUMABLE_ACCEPT_RETRAIN=1 "$RS" ref.gz 3 in.jsonl r1.out model.b -- sed '3s/}/, "scores": [1]}/' 2> r1.err
 same in.jsonl r1.out
-[ "$(jq -c '[.compared, .equal_apart_from_scores]' r1.out.retrain.json)" = '[3,3]' ] || die "retrain check: $(cat r1.out.retrain.json)"
+[ "$(jq -c '[.compared, .equal_apart_from_scores, .mean_list_overlap]' r1.out.retrain.json)" = '[3,3,1]' ] || die "retrain check: $(cat r1.out.retrain.json)"
 grep -q 'taken whole' r1.err || die "no word of the retrain on stderr"
-RESUMABLE_ACCEPT_RETRAIN=1 expect_fail 1 'fewer than half' "$RS" ref.gz 3 in.jsonl r2.out model.b -- sed 's/id/ID/'
+RESUMABLE_ACCEPT_RETRAIN=1 expect_fail 1 'less than half' "$RS" ref.gz 3 in.jsonl r2.out model.b -- sed 's/id/ID/'
+# lists that mostly agree (a near-tie reordered, one item of four changed) are a retrain
+printf '{"id": 1, "items": [1, 2, 3, 4]}\n{"id": 2, "items": [5, 6, 7, 8]}\n' > li.jsonl
+"$RS" li.gz 2 li.jsonl li.out model.a -- cat
+RESUMABLE_ACCEPT_RETRAIN=1 "$RS" li.gz 2 li.jsonl li2.out model.b -- sed 's/2, 3/3, 2/; s/8]/9]/' 2> /dev/null
+same li.jsonl li2.out
+[ "$(jq -c '[.equal_apart_from_scores, .mean_list_overlap]' li2.out.retrain.json)" = '[0,0.875]' ] || die "list overlap: $(cat li2.out.retrain.json)"
 [ ! -e r2.out ] && [ ! -e r2.out.retrain.json ] || die "a refused retrain left output"
 zcat st.gz | head -n 6 | gzip > part.gz; cp st.gz.key part.gz.key
 RESUMABLE_ACCEPT_RETRAIN=1 expect_fail 1 'made by another model' "$RS" part.gz 3 in.jsonl r3.out model.b -- cat
