@@ -312,11 +312,16 @@ $(D)/valid.eval.prompts.jsonl: $(D)/valid.use.jsonl
 # select on by default), <run>.vald3.* with D3's, <run>.vald3x.* with D3's exact ranking, all on
 # valid.use.jsonl; <run>.gval.* with BIGRec's on the grid's samples (valid.grid.jsonl), with
 # <A>__vs__<B>.gval.compare.json their paired bootstrap
+# (with DS_RESULTS, decode and ground go through the chunk store as the test runs do)
 define VALIDATION_RULES
-$(R)/%.$(1).ranked.jsonl: $(R)/%/config.json $(3)
-	$(TIMED) $(1)-$$* sh -c '$(B)/decode --model $(R)/$$* --beams $(call BEAMS_OF,x.$(2)) --return $(call RETURN_OF,x.$(2)) --max-new-tokens $(DS_MAXNEW) \
-	  --threads $(THREADS) $(DEC_$(2)) < $(3) | \
-	  $(B)/ground --model $(R)/$$* --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS) > $$@.tmp' && mv $$@.tmp $$@
+$(R)/%.$(1).pred.jsonl: $(R)/%/config.json $(3)
+	@$(if $(DS_RESULTS),$(TIMED) $(1)-decode-$$* ./pipelines/resumable.sh $(DS_RESULTS)/$$*.$(1).pred.jsonl.gz $(DS_CHUNK) $(3) $$@ \
+	  $(R)/$$*/model.safetensors -- $(B)/decode -q,$(TIMED) $(1)-decode-$$* sh -c '$(B)/decode) --model $(R)/$$* --beams $(call BEAMS_OF,x.$(2)) \
+	  --return $(call RETURN_OF,x.$(2)) --max-new-tokens $(DS_MAXNEW) --threads $(THREADS) $(DEC_$(2))$(if $(DS_RESULTS),,' < $(3) > $$@.tmp && mv $$@.tmp $$@)
+$(R)/%.$(1).ranked.jsonl: $(R)/%.$(1).pred.jsonl
+	@$(if $(DS_RESULTS),$(TIMED) $(1)-ground-$$* ./pipelines/resumable.sh $(DS_RESULTS)/$$*.$(1).ranked.jsonl.gz $(DS_CHUNK) $$< $$@ \
+	  $(R)/$$*/model.safetensors -- $(B)/ground -q,$(TIMED) $(1)-ground-$$* sh -c '$(B)/ground) --model $(R)/$$* --items $(D)/items.jsonl \
+	  -n $(DS_TOPN) --threads $(THREADS)$(if $(DS_RESULTS),,' < $$< > $$@.tmp && mv $$@.tmp $$@)
 $(R)/%.$(1).metrics.json: $(R)/%.$(1).ranked.jsonl
 	$(B)/metrics --truth $(4) --items $(D)/items.jsonl --ranked $$< -q > $$@.tmp && mv $$@.tmp $$@
 $(R)/mostpop.$(1).ranked.jsonl: $(4)

@@ -98,6 +98,11 @@ cmp -s $R/cft/model.safetensors $R/grid-l0.1-b1.6/model.safetensors || die "the 
 [ "$(jq -r '.points[] | select(.lambda == 0.05) | .vs_default."HR@10".ci95 | length' $G)" = 2 ] || die "grid point lacks its CI against the default"
 [ "$(jq -r '.points[] | select(.lambda == 0.1) | .vs_bigrec."HR@10".ci95 | length' $G)" = 2 ] || die "grid point lacks its CI against BIGRec"
 jq -e '.bigrec."NDCG@10" != null and .mostpop."NDCG@10" != null' $G > /dev/null || die "grid report lacks BIGRec and MostPop on the grid's samples"
+# with DS_RESULTS the validation decodes go through the chunk store too (resumable)
+$M DS_RESULTS=$T/vres DS_CHUNK=7 $R/cft.gval.metrics.json DS_GRID_VALID_MAX=48 > vres.log 2>&1 || { tail -20 vres.log; die "chunk-stored validation decode failed"; }
+[ "$(zcat $T/vres/cft.gval.pred.jsonl.gz | wc -l)" = 48 ] && [ "$(zcat $T/vres/cft.gval.ranked.jsonl.gz | wc -l)" = 48 ] \
+  || die "validation decode/ground not in the chunk store"
+cmp -s $R/cft.gval.ranked.jsonl $R/grid-l0.1-b1.6.gval.ranked.jsonl || die "chunk-stored validation ranking differs from the direct one"
 # GRID_SHAPE=cross: one hyper-parameter at a time through the config's point (0.1 / 1.6)
 pts=$($M -n grid-one GRID_SHAPE=cross GRID_LAMBDAS="0.05 0.1" GRID_BETAPS="1.2 1.6 3" | grep -o ':::.*b3$')
 [ "$pts" = "::: bigrec grid-l0.1-b1.6 grid-l0.05-b1.6 grid-l0.1-b1.2 grid-l0.1-b3" ] || die "GRID_SHAPE=cross points: $pts"
