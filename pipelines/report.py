@@ -461,7 +461,7 @@ def fig4(args, pv):
     gp = (f"set terminal pngcairo size 900,500; set output '{png}'; set style data histograms; "
           "set style histogram clustered gap 1; set style fill solid 0.8 border -1; "
           f"set xlabel 'popularity group (1 = least popular, {G} = most popular)'; set ylabel 'share of top-20 recommendations'; "
-          f"set title 'Fig. 4 — {args.dataset}'; set key top left; set yrange [0:*]; plot {cols}")
+          f"set title 'Fig. 4 — {args.dataset}'; set key below horizontal; set yrange [0:*]; plot {cols}")
     rc = subprocess.run(["gnuplot", "-e", gp]).returncode
     if rc != 0:
         gp = gp.replace("pngcairo", "png")
