@@ -172,14 +172,16 @@ MODEL_OF = $(firstword $(subst ., ,$(1)))
 DECODE_ARGS = --model $(R)/$(call MODEL_OF,$*) --beams $(call BEAMS_OF,$*) --return $(call RETURN_OF,$*) \
 	    --max-new-tokens $(DS_MAXNEW) --threads $(THREADS) $(DEC_$(word 2,$(subst ., ,$*))) $(if $(filter %.nohist,$*),--dedupe)
 GROUND_ARGS = --model $(R)/$(call MODEL_OF,$*) --items $(D)/items.jsonl -n $(DS_TOPN) --threads $(THREADS)
-RESUMABLE = ./pipelines/resumable.sh $(DS_RESULTS)/$(1).gz $(DS_CHUNK) $(2) $@ $(R)/$(call MODEL_OF,$*)/model.safetensors --
+# $(call CHUNKED,LABEL,STORE,IN,MODEL_DIR,TOOL,ARGS): the recipe line that runs TOOL ARGS on IN
+# into $@, through the chunk store DS_RESULTS/STORE.gz (keyed by IN, MODEL_DIR's weights and
+# the command) when DS_RESULTS is set, else whole
+CHUNKED = $(if $(DS_RESULTS),$(TIMED) $(1) ./pipelines/resumable.sh $(DS_RESULTS)/$(2).gz $(DS_CHUNK) $(3) $@ \
+	  $(4)/model.safetensors -- $(5) -q $(6),$(TIMED) $(1) $(5) $(6) < $(3) > $@.tmp && mv $@.tmp $@)
 $(R)/%.pred.jsonl: $$(R)/$$(firstword $$(subst ., ,$$*))/config.json $(D)/test.prompts.jsonl $(D)/test.nohist.prompts.jsonl
 	@in=$(D)/test.prompts.jsonl; case $* in *.nohist) in=$(D)/test.nohist.prompts.jsonl;; esac; \
-	  if [ -n "$(DS_RESULTS)" ]; then $(TIMED) decode-$* $(call RESUMABLE,$*.pred.jsonl,$$in) $(B)/decode -q $(DECODE_ARGS); \
-	  else $(TIMED) decode-$* $(B)/decode $(DECODE_ARGS) < $$in > $@.tmp && mv $@.tmp $@; fi
+	  $(call CHUNKED,decode-$*,$*.pred.jsonl,$$in,$(R)/$(call MODEL_OF,$*),$(B)/decode,$(DECODE_ARGS))
 $(R)/%.ranked.jsonl: $(R)/%.pred.jsonl
-	@if [ -n "$(DS_RESULTS)" ]; then $(TIMED) ground-$* $(call RESUMABLE,$*.ranked.jsonl,$<) $(B)/ground -q $(GROUND_ARGS); \
-	  else $(TIMED) ground-$* $(B)/ground $(GROUND_ARGS) < $< > $@.tmp && mv $@.tmp $@; fi
+	@$(call CHUNKED,ground-$*,$*.ranked.jsonl,$<,$(R)/$(call MODEL_OF,$*),$(B)/ground,$(GROUND_ARGS))
 $(R)/mostpop.ranked.jsonl: $(D)/test.use.jsonl
 	@mkdir -p $(R)
 	$(B)/mostpop --items $(D)/items.jsonl -n $(DS_TOPN) < $< > $@.tmp && mv $@.tmp $@
@@ -315,13 +317,11 @@ $(D)/valid.eval.prompts.jsonl: $(D)/valid.use.jsonl
 # (with DS_RESULTS, decode and ground go through the chunk store as the test runs do)
 define VALIDATION_RULES
 $(R)/%.$(1).pred.jsonl: $(R)/%/config.json $(3)
-	@$(if $(DS_RESULTS),$(TIMED) $(1)-decode-$$* ./pipelines/resumable.sh $(DS_RESULTS)/$$*.$(1).pred.jsonl.gz $(DS_CHUNK) $(3) $$@ \
-	  $(R)/$$*/model.safetensors -- $(B)/decode -q,$(TIMED) $(1)-decode-$$* sh -c '$(B)/decode) --model $(R)/$$* --beams $(call BEAMS_OF,x.$(2)) \
-	  --return $(call RETURN_OF,x.$(2)) --max-new-tokens $(DS_MAXNEW) --threads $(THREADS) $(DEC_$(2))$(if $(DS_RESULTS),,' < $(3) > $$@.tmp && mv $$@.tmp $$@)
+	@$$(call CHUNKED,$(1)-decode-$$*,$$*.$(1).pred.jsonl,$(3),$(R)/$$*,$(B)/decode,--model $(R)/$$* --beams $(call BEAMS_OF,x.$(2)) \
+	  --return $(call RETURN_OF,x.$(2)) --max-new-tokens $(DS_MAXNEW) --threads $(THREADS) $(DEC_$(2)))
 $(R)/%.$(1).ranked.jsonl: $(R)/%.$(1).pred.jsonl
-	@$(if $(DS_RESULTS),$(TIMED) $(1)-ground-$$* ./pipelines/resumable.sh $(DS_RESULTS)/$$*.$(1).ranked.jsonl.gz $(DS_CHUNK) $$< $$@ \
-	  $(R)/$$*/model.safetensors -- $(B)/ground -q,$(TIMED) $(1)-ground-$$* sh -c '$(B)/ground) --model $(R)/$$* --items $(D)/items.jsonl \
-	  -n $(DS_TOPN) --threads $(THREADS)$(if $(DS_RESULTS),,' < $$< > $$@.tmp && mv $$@.tmp $$@)
+	@$$(call CHUNKED,$(1)-ground-$$*,$$*.$(1).ranked.jsonl,$$<,$(R)/$$*,$(B)/ground,--model $(R)/$$* --items $(D)/items.jsonl \
+	  -n $(DS_TOPN) --threads $(THREADS))
 $(R)/%.$(1).metrics.json: $(R)/%.$(1).ranked.jsonl
 	$(B)/metrics --truth $(4) --items $(D)/items.jsonl --ranked $$< -q > $$@.tmp && mv $$@.tmp $$@
 $(R)/mostpop.$(1).ranked.jsonl: $(4)

@@ -109,14 +109,16 @@ static PopGroups pop_groups(const Catalogue *cat, int N) {
     free(order);
     return g;
 }
+/* adds list r's top-K items to cnt by popularity group (r may be NULL); returns how many */
+static long long pop_count(const PopGroups *g, const Ranked *r, int K, long long *cnt) {
+    long long k = 0;
+    for (int j = 0; r && j < r->n && j < K; j++, k++) cnt[g->group[r->items[j]]]++;
+    return k;
+}
 static void pop_share(const PopGroups *g, const SampleSet *truth, const RankedSet *rk, int K, double *share, long long *total) {
     long long *cnt = xcalloc((size_t)g->n_groups, sizeof *cnt);
     *total = 0;
-    for (int i = 0; i < truth->n; i++) {
-        const Ranked *r = ranked_find(rk, truth->s[i].id);
-        if (!r) continue;
-        for (int j = 0; j < r->n && j < K; j++) { cnt[g->group[r->items[j]]]++; (*total)++; }
-    }
+    for (int i = 0; i < truth->n; i++) *total += pop_count(g, ranked_find(rk, truth->s[i].id), K, cnt);
     for (int q = 0; q < g->n_groups; q++) share[q] = *total ? (double)cnt[q] / (double)*total : 0.0;
     free(cnt);
 }
@@ -204,8 +206,7 @@ int main(int argc, char **argv) {
             }
             if (n_groups) {   /* its top-K items per popularity group: Fig. 4's shares, resampled */
                 for (int q = 0; q < n_groups; q++) gc[q] = 0;
-                const Ranked *r = ranked_find(rk, truth->s[i].id);
-                for (int j = 0; r && j < r->n && j < topk; j++) gc[pg.group[r->items[j]]]++;
+                pop_count(&pg, ranked_find(rk, truth->s[i].id), topk, gc);
                 fputs(", \"groups\": [", of.f);
                 for (int q = 0; q < n_groups; q++) fprintf(of.f, "%s%lld", q ? ", " : "", gc[q]);
                 fputc(']', of.f);
