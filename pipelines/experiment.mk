@@ -47,7 +47,11 @@ DS_SPM_SPLIT_DIGITS ?= false
 ifeq ($(origin GOMP_SPINCOUNT)$(origin OMP_WAIT_POLICY),undefinedundefined)
 export GOMP_SPINCOUNT = 10000
 endif
-TIMED = ./pipelines/timed.sh $(R)/times.tsv
+# every stage's wall time: beside a study's chunk store when it has one (committed with it, so
+# the times of a study that spans sessions and machines add up), else in the run directory
+TIMES = $(or $(DS_RESULTS),$(R))/times.tsv
+TIMED = ./pipelines/timed.sh $(TIMES)
+REPORT = /usr/bin/python3 pipelines/report.py --times $(TIMES)
 # the fine-tuning variants: name -> cft-step flags (Sec. 4.3 ablations)
 FT_bigrec = --lambda 0 --beta 1
 FT_cft    = --lambda $(DS_LAMBDA) --beta-prime $(DS_BETA_PRIME)
@@ -220,7 +224,7 @@ $(R)/sasrec-star.ranked.jsonl $(R)/gru4rec-star.ranked.jsonl: $(R)/%.ranked.json
 BASELINE_RUNS = $(SEQREC_MODELS) gru4rec-star sasrec-star
 BASELINE_CMP = $(foreach r,$(BASELINE_RUNS),$(r)__vs__mostpop)
 baselines-one: $(foreach r,$(BASELINE_RUNS),$(R)/$(r).metrics.json) $(foreach c,$(BASELINE_CMP),$(R)/$(c).compare.json)
-	/usr/bin/python3 pipelines/report.py seqrec-sweep --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/baselines-$(DATASET)
+	$(REPORT) seqrec-sweep --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/baselines-$(DATASET)
 # the baselines' learning rate, chosen on validation NDCG@10 (configs/seqrec/*.conf say which won):
 #   make baselines-sweep-one DATASET=x [SEQREC_SWEEP_LRS="1e-3 3e-3"]  -> runs/x/sweep/<model>.lr<lr>.*
 SEQREC_SWEEP_LRS ?= 1e-3 3e-3
@@ -243,16 +247,17 @@ TABLE3_CMP  = cft.bigrec__vs__bigrec.bigrec cft.d3__vs__bigrec.d3 bigrec.bigrec_
 	      $(foreach v,$(D3_VARIANTS),cft.$(v)__vs__bigrec.$(v) bigrec.$(v)__vs__mostpop cft.$(v)__vs__mostpop) \
 	      $(if $(filter 1,$(WITH_BASELINES)),$(BASELINE_CMP) $(foreach r,bigrec.bigrec cft.bigrec bigrec.d3 cft.d3 $(foreach v,$(D3_VARIANTS),bigrec.$(v) cft.$(v)),$(r)__vs__sasrec))
 table3-one: $(foreach r,$(TABLE3_RUNS),$(R)/$(r).metrics.json) $(foreach c,$(TABLE3_CMP),$(R)/$(c).compare.json)
-	/usr/bin/python3 pipelines/report.py table3 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table3-$(DATASET)
+	$(REPORT) table3 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table3-$(DATASET) \
+	  $(if $(DS_SCRATCH),--scratch reports/table3-$(DS_SCRATCH).json)
 
 ABL_RUNS = cft.bigrec wocl.bigrec wotw.bigrec bigrec.bigrec cftdrop.bigrec
 ABL_CMP  = $(foreach r,wocl wotw bigrec cftdrop,cft.bigrec__vs__$(r).bigrec) wocl.bigrec__vs__bigrec.bigrec wotw.bigrec__vs__bigrec.bigrec
 ablation-one: $(foreach r,$(ABL_RUNS),$(R)/$(r).metrics.json) $(foreach c,$(ABL_CMP),$(R)/$(c).compare.json)
-	/usr/bin/python3 pipelines/report.py table4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table4-$(DATASET)
+	$(REPORT) table4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table4-$(DATASET)
 
 FIG4_RUNS = bigrec.bigrec cft.bigrec bigrec.bigrec.nohist cft.bigrec.nohist
 fig4-one: $(foreach r,$(FIG4_RUNS),$(R)/$(r).metrics.json)
-	/usr/bin/python3 pipelines/report.py fig4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/fig4-$(DATASET)
+	$(REPORT) fig4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/fig4-$(DATASET)
 
 
 # ---- CFT's premises, measured (Sec. 3.2.2 and footnote 3): cft-step --eval --effect ----
@@ -272,7 +277,7 @@ $(R)/%.effect.json: $$(call EFFECT_DIR,$$*)/config.json $(D)/test.effect.pairs.j
 	  --beta-prime $(DS_BETA_PRIME) --micro-batch $(DS_MICRO) --threads $(THREADS) -q
 PREMISE_RUNS = base bigrec cft
 premises-one: $(foreach r,$(PREMISE_RUNS),$(R)/$(r).effect.json)
-	/usr/bin/python3 pipelines/report.py premises --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/premises-$(DATASET)
+	$(REPORT) premises --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/premises-$(DATASET)
 
 # ---- lambda x beta' search (Sec. 4.1.4 ranges), selected by VALIDATION NDCG@10, never test ----
 # make grid DATASET=x [GRID_LAMBDAS="..."] [GRID_BETAPS="..."] [GRID_SHAPE=cross] [GRID_JOBS=n] [GRID_PARALLEL_OPTS="--sshloginfile f"]
@@ -342,7 +347,7 @@ grid-one: $(D)/train.pairs.jsonl $(D)/valid.grid.prompts.jsonl $(BASE_DIR)/confi
 	parallel -j $(GRID_JOBS) $(GRID_PARALLEL_OPTS) --halt now,fail=1 \
 	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(R)/{}.gval.metrics.json' ::: bigrec $(GRID_POINTS)
 	$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(foreach c,$(GRID_CMP),$(R)/$(c).gval.compare.json)
-	/usr/bin/python3 pipelines/report.py grid --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk \
+	$(REPORT) grid --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk \
 	  --out $(REPORTS_DIR)/grid-$(DATASET) --points "$(GRID_POINTS)" $(if $(GRID_HAS_DEFAULT),--default $(GRID_DEFAULT))
 grid: all
 	@$(MAKE) --no-print-directory grid-one DATASET=$(DATASET)
@@ -370,7 +375,7 @@ $(foreach l,$(LR_GRID),$(foreach e,$(EPOCH_GRID),$(foreach f,$(FREEZE_GRID),$(ev
 lr-sweep-one: $(D)/train.pairs.jsonl $(D)/valid.eval.prompts.jsonl $(BASE_DIR)/config.json $(R)/mostpop.val.metrics.json
 	parallel -j $(GRID_JOBS) $(GRID_PARALLEL_OPTS) --halt now,fail=1 \
 	  '$(MAKE) --no-print-directory DATASET=$(DATASET) THREADS=$(THREADS) $(foreach d,$(sort $(filter-out loss,$(LR_SELECT)) $(LR_DECODINGS)),$(R)/{}.$(d).metrics.json) $(R)/{}/config.json' ::: $(LR_POINTS)
-	/usr/bin/python3 pipelines/report.py lrsweep --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk \
+	$(REPORT) lrsweep --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk \
 	  --out $(REPORTS_DIR)/lr-$(DATASET) --points "$(LR_POINTS)" --select $(LR_SELECT)
 lr-sweep: all
 	@$(MAKE) --no-print-directory lr-sweep-one DATASET=$(DATASET)
@@ -383,10 +388,10 @@ RUN_DATASETS = $(if $(filter command line,$(origin DATASET)),$(DATASET),$(DATASE
 # every dataset's own report, then reports/table3.md (table4.md): all of them in the paper's layout
 table3: all
 	@for d in $(RUN_DATASETS); do $(MAKE) --no-print-directory table3-one DATASET=$$d || exit 1; done
-	/usr/bin/python3 pipelines/report.py combine-table3 --dataset "$(DATASETS_ALL)" --runs $(RUNS_DIR) --config - --out $(REPORTS_DIR)/table3
+	$(REPORT) combine-table3 --dataset "$(DATASETS_ALL)" --runs $(RUNS_DIR) --config - --out $(REPORTS_DIR)/table3
 ablation: all
 	@for d in $(RUN_DATASETS); do $(MAKE) --no-print-directory ablation-one DATASET=$$d || exit 1; done
-	/usr/bin/python3 pipelines/report.py combine-table4 --dataset "$(DATASETS_ALL)" --runs $(RUNS_DIR) --config - --out $(REPORTS_DIR)/table4
+	$(REPORT) combine-table4 --dataset "$(DATASETS_ALL)" --runs $(RUNS_DIR) --config - --out $(REPORTS_DIR)/table4
 fig4: all
 	@for d in $(RUN_DATASETS); do $(MAKE) --no-print-directory fig4-one DATASET=$$d || exit 1; done
 demo: deps

@@ -58,12 +58,14 @@ def provenance(args):
         commit = "unknown"
     cfg = config_text(args.config) if os.path.exists(args.config) else ""
     times = []
-    tp = os.path.join(args.runs, "times.tsv")
+    tp = args.times or os.path.join(args.runs, "times.tsv")
     if os.path.exists(tp):
         for line in open(tp):
             p = line.rstrip("\n").split("\t")
-            if len(p) == 3:
-                times.append({"stage": p[0], "seconds": float(p[1]), "exit": int(p[2])})
+            if len(p) >= 3:     # timed.sh; lines before 2026-12-04 lack the end time and machine
+                t = {"stage": p[0], "seconds": float(p[1]), "exit": int(p[2])}
+                t.update(zip(("ended", "machine"), p[3:5]))
+                times.append(t)
     return {"commit": commit, "dataset": args.dataset, "config_file": args.config, "config": cfg,
             "seed": os.environ.get("SEED", "42"), "generated": datetime.datetime.utcnow().isoformat() + "Z",
             "machine": f"{os.cpu_count()} cores", "times": times}
@@ -78,13 +80,15 @@ def prov_md(pv):
              f"generated {pv['generated']} on {pv['machine']}", f"- config `{pv['config_file']}`:", "", "```make",
              pv["config"].rstrip(), "```", ""]
     if pv["times"]:
-        lines += ["| stage | wall s |", "|---|---:|"]
+        dated = any("ended" in t for t in pv["times"])
+        lines += ["| stage | wall s |" + (" ended (UTC) | machine |" if dated else ""), "|---|---:|" + ("---|---|" if dated else "")]
         tot = 0.0
         for t in pv["times"]:
             if t["exit"] == 0:
-                lines.append(f"| {t['stage']} | {t['seconds']:.1f} |")
+                lines.append(f"| {t['stage']} | {t['seconds']:.1f} |"
+                             + (f" {t.get('ended', '')} | {t.get('machine', '')} |" if dated else ""))
                 tot += t["seconds"]
-        lines.append(f"| **total** | **{tot:.1f}** |")
+        lines.append(f"| **total** | **{tot:.1f}** |" + (" | |" if dated else ""))
     return lines
 
 
@@ -138,6 +142,8 @@ def table3(args, pv):
                "|---|" + "---:|" * len(METRICS)]
         for name, vals in PAPER3[pk].items():
             md.append(f"| {name} (paper) | " + " | ".join(f"{v:.4f}" for v in vals) + " |")
+    if args.scratch:
+        md += scratch_md(args.scratch, res)
     # --exact decoding certifies each prompt's top 10 (decode.c); say how many were
     out["exact_certified"] = {}
     for name, run in rows:
@@ -173,6 +179,23 @@ def table3(args, pv):
         md += compare_md(R, vs, out["compare_sasrec"])
     md += prov_md(pv)
     return out, md
+
+
+def scratch_md(path, res):
+    """the same rows from the from-scratch backbone's Table 3 report (its own test samples: beside,
+    not paired)"""
+    if not os.path.exists(path):
+        return []
+    sc = load(path)
+    ds = sc.get("provenance", {}).get("dataset", os.path.basename(path))
+    md = ["", f"The from-scratch study `{ds}` (its LLM rows: the 0.6M-parameter decoder trained on the data itself; "
+          f"every row at that config's scale, {sc['n_test']} test samples: other users and another training set, "
+          "so beside these rows, not paired with them):", "",
+          "| Method | " + " | ".join(METRICS) + " |", "|---|" + "---:|" * len(METRICS)]
+    for name, vals in sc["results"].items():
+        if name in res:
+            md.append(f"| {name} ({ds}) | " + " | ".join(fmt(vals.get(m)) for m in METRICS) + " |")
+    return md
 
 
 def compare_md(R, cmps, into):
@@ -721,7 +744,9 @@ def main():
     ap.add_argument("--runs", required=True)
     ap.add_argument("--config", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--times", default="", help="the stage times (timed.sh's TSV; default RUNS/times.tsv)")
     ap.add_argument("--points", default="")
+    ap.add_argument("--scratch", default="", help="table3: the from-scratch backbone's table3 JSON, its rows shown beside")
     ap.add_argument("--default", default="", help="grid: the config's own lambda/beta' point, compared with every other")
     ap.add_argument("--select", default="val", choices=list(VAL_DECODINGS) + ["loss"])
     a = ap.parse_args()

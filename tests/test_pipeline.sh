@@ -9,6 +9,8 @@ test -s $T/reports/table3-ml100k-smoke.md || die "no report"
 grep -q '^| BIGRec+CFT |' $T/reports/table3-ml100k-smoke.md || die "report lacks the BIGRec+CFT row"
 # MostPop recommends the same ten items to everyone; the LLM rows' counts match their ranked lists
 [ "$(jq '.distinct_at_10.MostPop' $T/reports/table3-ml100k-smoke.json)" = 10 ] || die "MostPop Distinct@10 is not 10"
+jq -e '.provenance.times | map(select(.stage == "ft-cft" and .seconds > 0 and (.ended | test("^20[0-9-]+T[0-9:]+Z$")) and (.machine | test("^[0-9]+ x "))))
+  | length == 1' $T/reports/table3-ml100k-smoke.json > /dev/null || die "table 3's provenance lacks ft-cft's time, end and machine"
 [ "$(jq '.distinct_at_10."BIGRec+CFT"' $T/reports/table3-ml100k-smoke.json)" = \
   "$(jq -r '.items[:10][]' $T/runs/ml100k-smoke/cft.bigrec.ranked.jsonl | sort -u | wc -l)" ] || die "Distinct@10 disagrees with the ranked lists"
 for r in mostpop bigrec.bigrec bigrec.d3 cft.bigrec cft.d3; do
@@ -102,6 +104,8 @@ jq -e '.bigrec."NDCG@10" != null and .mostpop."NDCG@10" != null' $G > /dev/null 
 $M DS_RESULTS=$T/vres DS_CHUNK=7 $R/cft.gval.metrics.json DS_GRID_VALID_MAX=48 > vres.log 2>&1 || { tail -20 vres.log; die "chunk-stored validation decode failed"; }
 [ "$(zcat $T/vres/cft.gval.pred.jsonl.gz | wc -l)" = 48 ] && [ "$(zcat $T/vres/cft.gval.ranked.jsonl.gz | wc -l)" = 48 ] \
   || die "validation decode/ground not in the chunk store"
+[ "$(awk -F '\t' '$1 == "gval-decode-cft" && $3 == 0 && NF == 5' $T/vres/times.tsv | wc -l)" = 1 ] \
+  || die "a chunk-stored stage's time is not beside its store (DS_RESULTS/times.tsv)"
 cmp -s $R/cft.gval.ranked.jsonl $R/grid-l0.1-b1.6.gval.ranked.jsonl || die "chunk-stored validation ranking differs from the direct one"
 # GRID_SHAPE=cross: one hyper-parameter at a time through the config's point (0.1 / 1.6)
 pts=$($M -n grid-one GRID_SHAPE=cross GRID_LAMBDAS="0.05 0.1" GRID_BETAPS="1.2 1.6 3" | grep -o ':::.*b3$')

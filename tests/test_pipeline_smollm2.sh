@@ -55,4 +55,4 @@ for r in bigrec.bigrec cft.bigrec cft.d3 cft.d3x; do
     && die "$r: a ranked list is not 50 distinct items"
 done
 $M -q $R/cft.d3.metrics.json || die "finished steps are not up to date"
-echo "smollm2 pipeline ok: $(cut -f1,2 $R/times.tsv | tr '\t\n' '= ')"
+echo "smollm2 pipeline ok: $(cut -f1,2 $T/results/$DS/times.tsv | tr '\t\n' '= ')"

@@ -3,3 +3,4 @@
 include configs/scales/smollm2-cpu.mk
 DS_IMPORT      = --format tsv $(DATA_ROOT)/steam --core 5
 DS_CATEGORY    = steam
+DS_SCRATCH     = steam-cpu
