@@ -383,15 +383,18 @@ lr-sweep: all
 # ---- top-level targets ----
 # every *-cpu config except those that say DS_NOT_READY (with the reason, in the config)
 DATASETS_ALL ?= $(patsubst configs/datasets/%.mk,%,$(shell grep -L '^DS_NOT_READY' configs/datasets/*-cpu.mk))
+# the pretrained-backbone studies (pipelines/study.sh, not run by `make table3`): the combined
+# tables show those whose reports exist
+STUDY_DATASETS ?= games-smollm2 steam-smollm2
 .PHONY: table3 ablation fig4 demo
 RUN_DATASETS = $(if $(filter command line,$(origin DATASET)),$(DATASET),$(DATASETS_ALL))
 # every dataset's own report, then reports/table3.md (table4.md): all of them in the paper's layout
 table3: all
 	@for d in $(RUN_DATASETS); do $(MAKE) --no-print-directory table3-one DATASET=$$d || exit 1; done
-	$(REPORT) combine-table3 --dataset "$(DATASETS_ALL)" --runs $(RUNS_DIR) --config - --out $(REPORTS_DIR)/table3
+	$(REPORT) combine-table3 --dataset "$(DATASETS_ALL) $(STUDY_DATASETS)" --runs $(RUNS_DIR) --config - --out $(REPORTS_DIR)/table3
 ablation: all
 	@for d in $(RUN_DATASETS); do $(MAKE) --no-print-directory ablation-one DATASET=$$d || exit 1; done
-	$(REPORT) combine-table4 --dataset "$(DATASETS_ALL)" --runs $(RUNS_DIR) --config - --out $(REPORTS_DIR)/table4
+	$(REPORT) combine-table4 --dataset "$(DATASETS_ALL) $(STUDY_DATASETS)" --runs $(RUNS_DIR) --config - --out $(REPORTS_DIR)/table4
 fig4: all
 	@for d in $(RUN_DATASETS); do $(MAKE) --no-print-directory fig4-one DATASET=$$d || exit 1; done
 demo: deps

@@ -703,7 +703,9 @@ def combine(args):
                 methods.append(m)
     md = [f"# {'Table 3' if kind == 'table3' else 'Table 4 (ablation of BIGRec+CFT)'} — all datasets, CPU scale", "",
           "Each dataset's own report (`reports/" + kind + "-<dataset>.md`) has its scale, the CIs and the provenance.",
-          "Rows marked (paper) are the published Qwen2-0.5B numbers on the full data.", ""]
+          "Rows marked (paper) are the published Qwen2-0.5B numbers on the full data. The LLM rows of `*-cpu` "
+          "datasets come from a 0.6M-parameter decoder trained from scratch, those of `*-smollm2` from the "
+          "pretrained SmolLM2-135M fine-tuned on 1,024 train samples (the baselines there train on the same samples).", ""]
     if kind == "table3":
         capped = [ds for ds, r in parts if any(r.get("results", {}).get(b) for b in ("SASRec", "GRU4Rec", "Caser")) and
                   (not r.get("baselines_training") or any(t.get("stopped_by_time") for t in r["baselines_training"].values()))]
