@@ -191,6 +191,18 @@ $(R)/mostpop.ranked.jsonl: $(D)/test.use.jsonl
 	$(B)/mostpop --items $(D)/items.jsonl -n $(DS_TOPN) < $< > $@.tmp && mv $@.tmp $@
 $(R)/%.metrics.json: $(R)/%.ranked.jsonl
 	$(B)/metrics --truth $(D)/test.use.jsonl --items $(D)/items.jsonl --ranked $< --per-sample $(R)/$*.per-sample.jsonl --popularity 5 --topk 20 -q > $@.tmp && mv $@.tmp $@
+# the committed results alone: every complete ranked-list store under DS_RESULTS becomes
+# runs/<DS>/<run>.ranked.jsonl (pipelines/lists-from-stores.sh), after which the metrics,
+# comparisons and reports of those runs are made without any model (a fresh machine's
+# reviewer: `make lists-from-stores DATASET=x`, then the report's goal)
+.PHONY: lists-from-stores
+ifneq ($(filter lists-from-stores,$(MAKECMDGOALS)),)
+ifeq ($(DS_RESULTS),)
+$(error lists-from-stores: DATASET=$(DATASET) keeps no chunk stores (DS_RESULTS is empty))
+endif
+endif
+lists-from-stores: $(D)/test.prompts.jsonl $(D)/test.nohist.prompts.jsonl $(D)/valid.eval.prompts.jsonl $(D)/valid.grid.prompts.jsonl
+	./pipelines/lists-from-stores.sh $(DS_RESULTS) $(R) $(D)
 # paired bootstrap CI of (A - B): runs/<DS>/<A>__vs__<B>.compare.json
 $(R)/%.compare.json: $$(addsuffix .ranked.jsonl,$$(addprefix $$(R)/,$$(subst __vs__, ,$$*)))
 	$(B)/metrics --truth $(D)/test.use.jsonl --items $(D)/items.jsonl --ranked $(word 1,$^) \

@@ -55,4 +55,24 @@ for r in bigrec.bigrec cft.bigrec cft.d3 cft.d3x; do
     && die "$r: a ranked list is not 50 distinct items"
 done
 $M -q $R/cft.d3.metrics.json || die "finished steps are not up to date"
+# the committed results alone rebuild the metrics and comparisons: no fine-tune, no decoding
+cp $R/cft.d3.metrics.json $R/cft.bigrec__vs__bigrec.bigrec.compare.json $R/cft.d3x.metrics.json .
+rm -rf $T/runs
+$M lists-from-stores > lfs.log 2>&1 || { cat lfs.log; die "lists-from-stores failed"; }
+grep -q "lists written to $R, 0 stores incomplete" lfs.log || die "lists-from-stores: $(tail -1 lfs.log)"
+$M $R/cft.d3.metrics.json $R/cft.bigrec__vs__bigrec.bigrec.compare.json $R/cft.d3x.metrics.json > rebuild.log 2>&1 \
+  || { tail -20 rebuild.log; die "metrics from the stored lists failed"; }
+grep -E "cft-step|bin/decode|bin/ground" rebuild.log && die "metrics from the stored lists trained or decoded"
+test ! -e $R/cft/config.json || die "a model was made while rebuilding from the stores"
+for f in cft.d3.metrics.json cft.bigrec__vs__bigrec.bigrec.compare.json cft.d3x.metrics.json; do
+  cmp -s $f $R/$f || die "$f: rebuilt from the stores, it differs"
+done
+# an incomplete store is named and counted, never written
+zcat $T/results/$DS/cft.d3.ranked.jsonl.gz | head -n 5 | gzip > $T/results/$DS/cft.d3.ranked.jsonl.gz.tmp
+mv $T/results/$DS/cft.d3.ranked.jsonl.gz.tmp $T/results/$DS/cft.d3.ranked.jsonl.gz
+rm -f $R/cft.d3.ranked.jsonl
+$M lists-from-stores > lfs2.log 2>&1 || die "lists-from-stores with an incomplete store failed"
+grep -q "cft.d3.ranked.jsonl.gz: 5 of 8 lines: incomplete, not written" lfs2.log && grep -q ", 1 stores incomplete" lfs2.log \
+  || die "an incomplete store was not named and counted: $(cat lfs2.log)"
+test ! -e $R/cft.d3.ranked.jsonl || die "an incomplete store was written out"
 echo "smollm2 pipeline ok: $(cut -f1,2 $T/results/$DS/times.tsv | tr '\t\n' '= ')"
