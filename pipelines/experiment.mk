@@ -260,12 +260,13 @@ TABLE3_CMP  = cft.bigrec__vs__bigrec.bigrec cft.d3__vs__bigrec.d3 bigrec.bigrec_
 	      $(if $(filter 1,$(WITH_BASELINES)),$(BASELINE_CMP) $(foreach r,bigrec.bigrec cft.bigrec bigrec.d3 cft.d3 $(foreach v,$(D3_VARIANTS),bigrec.$(v) cft.$(v)),$(r)__vs__sasrec))
 table3-one: $(foreach r,$(TABLE3_RUNS),$(R)/$(r).metrics.json) $(foreach c,$(TABLE3_CMP),$(R)/$(c).compare.json)
 	$(REPORT) table3 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table3-$(DATASET) \
-	  $(if $(DS_SCRATCH),--scratch reports/table3-$(DS_SCRATCH).json)
+	  $(if $(DS_SCRATCH),--scratch $(DS_SCRATCH))
 
 ABL_RUNS = cft.bigrec wocl.bigrec wotw.bigrec bigrec.bigrec cftdrop.bigrec
 ABL_CMP  = $(foreach r,wocl wotw bigrec cftdrop,cft.bigrec__vs__$(r).bigrec) wocl.bigrec__vs__bigrec.bigrec wotw.bigrec__vs__bigrec.bigrec
 ablation-one: $(foreach r,$(ABL_RUNS),$(R)/$(r).metrics.json) $(foreach c,$(ABL_CMP),$(R)/$(c).compare.json)
-	$(REPORT) table4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table4-$(DATASET)
+	$(REPORT) table4 --dataset $(DATASET) --runs $(R) --config configs/datasets/$(DATASET).mk --out $(REPORTS_DIR)/table4-$(DATASET) \
+	  $(if $(DS_SCRATCH),--scratch $(DS_SCRATCH))
 
 FIG4_RUNS = bigrec.bigrec cft.bigrec bigrec.bigrec.nohist cft.bigrec.nohist
 fig4-one: $(foreach r,$(FIG4_RUNS),$(R)/$(r).metrics.json)

@@ -143,7 +143,7 @@ def table3(args, pv):
         for name, vals in PAPER3[pk].items():
             md.append(f"| {name} (paper) | " + " | ".join(f"{v:.4f}" for v in vals) + " |")
     if args.scratch:
-        md += scratch_md(args.scratch, res)
+        md += scratch_md(os.path.join("reports", f"table3-{args.scratch}.json"), res)
     # --exact decoding certifies each prompt's top 10 (decode.c); say how many were
     out["exact_certified"] = {}
     for name, run in rows:
@@ -236,6 +236,8 @@ def table4(args, pv):
         md += ["", "Paper, Table 4:", "", "| Variant | " + " | ".join(METRICS) + " |", "|---|" + "---:|" * len(METRICS)]
         for n, vals in PAPER4[pk].items():
             md.append(f"| {n} (paper) | " + " | ".join(f"{v:.4f}" for v in vals) + " |")
+    if args.scratch:
+        md += scratch_md(os.path.join("reports", f"table4-{args.scratch}.json"), res)
     md += ["", "CFT's counterfactual prompt x_0 is the paper's (history replaced by \"None\"); the last row "
            "trains CFT with the authors' code's x_0 instead (the input block dropped, `mkprompt --counterfactual=drop`).",
            "", "## Paired bootstrap (1000 resamples, 95% CI of the difference)", "",
@@ -748,7 +750,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--times", default="", help="the stage times (timed.sh's TSV; default RUNS/times.tsv)")
     ap.add_argument("--points", default="")
-    ap.add_argument("--scratch", default="", help="table3: the from-scratch backbone's table3 JSON, its rows shown beside")
+    ap.add_argument("--scratch", default="", help="table3, table4: the from-scratch study of the same data (a dataset "
+                    "name): its rows from reports/<table>-<name>.json shown beside")
     ap.add_argument("--default", default="", help="grid: the config's own lambda/beta' point, compared with every other")
     ap.add_argument("--select", default="val", choices=list(VAL_DECODINGS) + ["loss"])
     a = ap.parse_args()

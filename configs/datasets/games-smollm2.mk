@@ -4,4 +4,5 @@
 include configs/scales/smollm2-cpu.mk
 DS_IMPORT      = --format tsv $(DATA_ROOT)/amazon2018-games --since 2015-10-01 --until 2018-11-01 --core 5
 DS_CATEGORY    = games
+# the from-scratch study of the same data: its rows beside in Tables 3 and 4
 DS_SCRATCH     = games-cpu

@@ -3,4 +3,5 @@
 include configs/scales/smollm2-cpu.mk
 DS_IMPORT      = --format tsv $(DATA_ROOT)/steam --core 5
 DS_CATEGORY    = steam
+# the from-scratch study of the same data: its rows beside in Tables 3 and 4
 DS_SCRATCH     = steam-cpu
