@@ -188,8 +188,10 @@ def scratch_md(path, res):
         return []
     sc = load(path)
     ds = sc.get("provenance", {}).get("dataset", os.path.basename(path))
+    t3 = os.path.join(os.path.dirname(path), f"table3-{ds}.json")     # table 4's JSON has no n_test
+    n = sc.get("n_test") or (load(t3).get("n_test") if os.path.exists(t3) else "its")
     md = ["", f"The from-scratch study `{ds}` (its LLM rows: the 0.6M-parameter decoder trained on the data itself; "
-          f"every row at that config's scale, {sc['n_test']} test samples: other users and another training set, "
+          f"every row at that config's scale, {n} test samples: other users and another training set, "
           "so beside these rows, not paired with them):", "",
           "| Method | " + " | ".join(METRICS) + " |", "|---|" + "---:|" * len(METRICS)]
     for name, vals in sc["results"].items():
