@@ -49,4 +49,19 @@ for lp in 1.0 0.0; do
   "$PY" "$ROOT/tests/cuda_infer_parity.py" --label "emu decode lp $lp" decode dc.jsonl dg.jsonl --atol 2e-3 \
     || die "emulated decode parity (length penalty $lp)"
 done
+# prompts that share their first 30 tokens (a template): the device prefill computes them once,
+# as the CPU does (the same rows counted), and both agree with the CPU prefilling every prompt whole
+jq -c '.prompt_ids = ([range(3; 33)] + .prompt_ids)' p.jsonl > ps.jsonl
+A=(--model q --prompt-ids --beams 5 --return 5 --max-new-tokens 10 --batch 3 --length-penalty 1.0 -q --timing)
+"$BIN/decode" "${A[@]}" < ps.jsonl > sc.jsonl 2> sc.err
+"$BIN/decode" "${A[@]}" --no-share-prefix < ps.jsonl > sw.jsonl 2> sw.err
+"$PWD/emu/decode" "${A[@]}" --device cuda --precision fp32 < ps.jsonl > sg.jsonl 2> sg.err
+rows() { grep -o 'prefill_rows=[0-9]*' "$1" | cut -d= -f2; }
+pos() { grep -o 'prefill_positions=[0-9]*' "$1" | cut -d= -f2; }
+[ "$(rows sg.err)" = "$(rows sc.err)" ] && [ "$(rows sg.err)" -le "$(( $(pos sg.err) - 2 * 2 * 30 ))" ] \
+  || die "emulated device prefill did not share the template: rows $(rows sg.err), CPU $(rows sc.err), positions $(pos sg.err)"
+for ref in sc sw; do
+  "$PY" "$ROOT/tests/cuda_infer_parity.py" --label "emu decode, shared template, vs CPU $ref" decode $ref.jsonl sg.jsonl --atol 2e-3 \
+    || die "emulated decode parity with a shared template (CPU $ref)"
+done
 echo ok

@@ -381,6 +381,24 @@ static void head_forward(Infer *ix, const float *rows, int n, float *hid, float 
         infer_matmul_nt(ix, n, ix->V, ix->C, 1.0f, hid, ix->w->lm_head, 0.0f, logits);
 }
 
+/* The sequences' longest common token prefix (the prompt template's instruction: about half
+ * of a BIGRec prompt) is computed once, as rows 0..P-1; each sequence then has rows only for
+ * its positions P..len-1, which attend to the shared rows and then their own. The same math
+ * as prefilling every sequence whole; only the GEMMs' rounding moves (a row's products depend
+ * on where it falls in a GEMM's tiles: scores within ~3e-5 on the Games prompts, the same
+ * beams). P < every len, so each sequence keeps its own last row. 0 when sharing is off. */
+static int shared_prefix(const Infer *ix, int nseq, const int *lens, const int *tokens, int maxlen) {
+    if (!ix->share_prefix || nseq < 2) return 0;
+    int minlen = maxlen;
+    for (int s = 0; s < nseq; s++) if (lens[s] < minlen) minlen = lens[s];
+    for (int s = 1, o = lens[0]; s < nseq; o += lens[s], s++) {
+        int i = 0;
+        while (i < minlen - 1 && tokens[o + i] == tokens[i]) i++;
+        minlen = i + 1;
+    }
+    return minlen - 1;
+}
+
 void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int keep_cache,
                    float *out_hidden, float *out_logits) {
     const ModelWeights *w = ix->w;
@@ -391,6 +409,8 @@ void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int 
         N += lens[s];
         if (lens[s] > maxlen) maxlen = lens[s];
     }
+    int P = shared_prefix(ix, nseq, lens, tokens, maxlen);
+    ix->pf_positions += (long)N; ix->pf_rows += (long)(N - (size_t)P * (nseq - 1));
     if (ix->cuda) {
         for (size_t r = 0; r < N; r++)
             if (tokens[r] < 0 || tokens[r] >= ix->V) die(EXIT_DATA, "token id %d outside the vocabulary (0..%d)", tokens[r], ix->V - 1);
@@ -403,31 +423,13 @@ void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int 
             ix->np = nseq;
             for (int s = 0, o = 0; s < nseq; o += lens[s], s++) { ix->poff[s] = o; ix->plen[s] = lens[s]; }
         }
-        cuda_infer_prefill(ix->cuda, nseq, lens, tokens, keep_cache, out_hidden, out_logits);
+        cuda_infer_prefill(ix->cuda, nseq, lens, tokens, P, keep_cache, out_hidden, out_logits);
         return;
-    }
-    /* The sequences' longest common token prefix (the prompt template's instruction: about
-     * half of a BIGRec prompt) is computed once, as rows 0..P-1; each sequence then has rows
-     * only for its positions P..len-1, which attend to the shared rows and then their own.
-     * The same math as prefilling every sequence whole; only OpenBLAS's rounding moves (a
-     * row's products depend on where it falls in a GEMM's tiles: scores within ~3e-5 on the
-     * Games prompts, the same beams). P < every len, so each sequence keeps its own last row. */
-    int P = 0;
-    if (ix->share_prefix && nseq > 1) {
-        int minlen = maxlen;
-        for (int s = 0; s < nseq; s++) if (lens[s] < minlen) minlen = lens[s];
-        for (int s = 1, o = lens[0]; s < nseq; o += lens[s], s++) {
-            int i = 0;
-            while (i < minlen - 1 && tokens[o + i] == tokens[i]) i++;
-            minlen = i + 1;
-        }
-        P = minlen - 1;
     }
     size_t NR = P;                              /* computed rows: shared, then each suffix */
     int *off = xmalloc(sizeof(int) * (nseq + 1)), *soff = xmalloc(sizeof(int) * nseq);
     off[0] = 0;
     for (int s = 0; s < nseq; s++) { off[s + 1] = off[s] + lens[s]; soff[s] = (int)NR; NR += lens[s] - P; }
-    ix->pf_positions += (long)N; ix->pf_rows += (long)NR;
     ensure_rows(ix, NR);
     ensure_scratch(ix, maxlen);
     int *rtok = xmalloc(sizeof(int) * NR);

@@ -37,7 +37,7 @@ const char *infer_device_name(const Infer *ix);   /* "cpu", or the GPU's name */
 /* on (the default): infer_prefill computes the sequences' common prefix once; off: every
  * sequence whole (the reference the tests compare with) */
 void infer_set_share_prefix(Infer *ix, int on);
-/* totals over the CPU prefills so far: positions given, rows computed (fewer when shared) */
+/* totals over the prefills so far: positions given, rows computed (fewer when shared) */
 void infer_prefill_counts(const Infer *ix, long *positions, long *rows);
 /* threads (<= 0: all cores); OpenBLAS is set to 1 thread and called inside our threads */
 void infer_set_threads(Infer *ix, int n);
@@ -49,8 +49,8 @@ void infer_matmul_nt(const Infer *ix, int M, int N, int K, float alpha, const fl
  * out_hidden (nseq, C): final-norm hidden state at each sequence's last token (or NULL);
  * out_logits (nseq, V): logits at the last token (or NULL). When keep_cache != 0 the K/V of
  * all positions are kept as prefix p = 0..nseq-1 for infer_step (replacing earlier ones).
- * Every len must be >= 1. On the CPU the sequences' common token prefix is computed once
- * (infer_set_share_prefix; the same math, less work: BIGRec prompts share their template). */
+ * Every len must be >= 1. The sequences' common token prefix is computed once, on either
+ * device (infer_set_share_prefix; the same math, less work: BIGRec prompts share their template). */
 void infer_prefill(Infer *ix, int nseq, const int *lens, const int *tokens, int keep_cache,
                    float *out_hidden, float *out_logits);
 

@@ -35,11 +35,11 @@ struct CudaInfer {
     float *abuf = nullptr; size_t acap = 0;
     float *x, *h, *rstd, *q, *k, *v, *att, *gu, *hh;
     int *ibuf = nullptr; size_t icap = 0;
-    int *tok, *pos, *base, *n1, *gidx;
+    int *tok, *pos, *base, *n1, *base2, *n2, *gidx;
     float *hbuf = nullptr; size_t hcap = 0;
     float *last, *hid, *hrstd, *logits;
     int *rows = nullptr; size_t rcap = 0;
-    std::vector<int> h_pos, h_base, h_n1, h_rows, h_gidx;
+    std::vector<int> h_tok, h_pos, h_base, h_n1, h_base2, h_n2, h_rows, h_gidx;
 };
 
 
@@ -145,7 +145,7 @@ static void ensure_rows(CudaInfer *ci, size_t n, size_t g, size_t nh) {
         ci->x = take(n * C); ci->h = take(n * C); ci->rstd = take(n); ci->q = take(n * QD); ci->att = take(n * QD);
         ci->k = take(n * KVD); ci->v = take(n * KVD); ci->gu = take(n * 2 * F); ci->hh = take(n * F);
     }
-    size_t ni = 4 * ci->acap + g;
+    size_t ni = 6 * ci->acap + g;
     if (ni > ci->icap) {
         ni = std::max(ni, 2 * ci->icap);
         cudaFree(ci->ibuf);
@@ -153,7 +153,7 @@ static void ensure_rows(CudaInfer *ci, size_t n, size_t g, size_t nh) {
         ci->icap = ni;
     }
     ci->tok = ci->ibuf; ci->pos = ci->tok + ci->acap; ci->base = ci->pos + ci->acap; ci->n1 = ci->base + ci->acap;
-    ci->gidx = ci->n1 + ci->acap;
+    ci->base2 = ci->n1 + ci->acap; ci->n2 = ci->base2 + ci->acap; ci->gidx = ci->n2 + ci->acap;
     if (nh > ci->hcap) {
         nh = std::max(nh, 2 * ci->hcap);
         cudaFree(ci->hbuf); cudaFree(ci->rows);
@@ -221,22 +221,39 @@ static void head(CudaInfer *ci, int nr, int gather, float *out_hidden, float *ou
 }
 
 /* ----------------------------------------------------------------- prefill ---- */
-extern "C" void cuda_infer_prefill(CudaInfer *ci, int nseq, const int *lens, const int *tokens, int keep_cache,
+/* infer.c's prefill layout: rows 0..P-1 the sequences' shared first P positions, computed
+ * once; then sequence q's positions P..len-1 at rows soff[q].. . A row attends to the shared
+ * rows up to its position (the base range) and then to its own sequence's rows (base2). */
+extern "C" void cuda_infer_prefill(CudaInfer *ci, int nseq, const int *lens, const int *tokens, int P, int keep_cache,
                                    float *out_hidden, float *out_logits) {
     const InferShape &s = ci->s;
-    size_t N = 0;
+    size_t N = 0, NR = (size_t)P;
     int maxlen = 0;
-    for (int q = 0; q < nseq; q++) { N += (size_t)lens[q]; maxlen = std::max(maxlen, lens[q]); }
-    if (N == 0) return;
-    ensure_rows(ci, N, 0, (size_t)nseq);
-    ensure_rope(ci, maxlen);
-    ci->h_pos.resize(N); ci->h_base.resize(N); ci->h_n1.resize(N); ci->h_rows.resize((size_t)nseq);
-    for (int q = 0, r = 0, off = 0; q < nseq; off += lens[q], q++) {
-        for (int i = 0; i < lens[q]; i++, r++) { ci->h_pos[(size_t)r] = i; ci->h_base[(size_t)r] = off; ci->h_n1[(size_t)r] = i + 1; }
-        ci->h_rows[(size_t)q] = off + lens[q] - 1;
+    std::vector<int> off((size_t)nseq), soff((size_t)nseq);
+    for (int q = 0; q < nseq; q++) {
+        off[(size_t)q] = (int)N; soff[(size_t)q] = (int)NR;
+        N += (size_t)lens[q]; NR += (size_t)(lens[q] - P); maxlen = std::max(maxlen, lens[q]);
     }
-    h2d(ci->tok, tokens, N); h2d(ci->pos, ci->h_pos.data(), N);
-    h2d(ci->base, ci->h_base.data(), N); h2d(ci->n1, ci->h_n1.data(), N);
+    if (N == 0) return;
+    ensure_rows(ci, NR, 0, (size_t)nseq);
+    ensure_rope(ci, maxlen);
+    ci->h_tok.resize(NR); ci->h_pos.resize(NR); ci->h_base.assign(NR, 0); ci->h_n1.resize(NR);
+    ci->h_base2.resize(NR); ci->h_n2.resize(NR); ci->h_rows.resize((size_t)nseq);
+    for (int i = 0; i < P; i++) {
+        ci->h_tok[(size_t)i] = tokens[i]; ci->h_pos[(size_t)i] = i;
+        ci->h_n1[(size_t)i] = i + 1; ci->h_base2[(size_t)i] = 0; ci->h_n2[(size_t)i] = 0;
+    }
+    for (int q = 0; q < nseq; q++) {
+        for (int i = P; i < lens[q]; i++) {
+            size_t r = (size_t)(soff[(size_t)q] + i - P);
+            ci->h_tok[r] = tokens[(size_t)off[(size_t)q] + i]; ci->h_pos[r] = i;
+            ci->h_n1[r] = P; ci->h_base2[r] = soff[(size_t)q]; ci->h_n2[r] = i - P + 1;
+        }
+        ci->h_rows[(size_t)q] = soff[(size_t)q] + lens[q] - P - 1;
+    }
+    h2d(ci->tok, ci->h_tok.data(), NR); h2d(ci->pos, ci->h_pos.data(), NR);
+    h2d(ci->base, ci->h_base.data(), NR); h2d(ci->n1, ci->h_n1.data(), NR);
+    h2d(ci->base2, ci->h_base2.data(), NR); h2d(ci->n2, ci->h_n2.data(), NR);
     if (keep_cache) {
         if (N > ci->pcap) {
             cudaFree(ci->pk); cudaFree(ci->pv);
@@ -244,20 +261,28 @@ extern "C" void cuda_infer_prefill(CudaInfer *ci, int nseq, const int *lens, con
             ci->pk = (float *)dmalloc(N * s.L * s.KVD * sizeof(float));
             ci->pv = (float *)dmalloc(N * s.L * s.KVD * sizeof(float));
         }
-        ci->poff.resize((size_t)nseq); ci->plen.resize((size_t)nseq);
-        for (int q = 0, off = 0; q < nseq; off += lens[q], q++) { ci->poff[(size_t)q] = off; ci->plen[(size_t)q] = lens[q]; }
+        ci->poff.assign(off.begin(), off.end());
+        ci->plen.assign(lens, lens + nseq);
     }
-    embedding_forward_kernel<<<(unsigned)N, 256>>>(ci->x, ci->tok, ci->embed, s.C); LAUNCH_CHECK();
-    /* every row attends to its sequence's rows 0..i of this forward */
-    KvRows kr = {ci->k, ci->v, s.KVD, ci->base, ci->n1, nullptr, nullptr, 0, 0, nullptr, 0, 0};
+    embedding_forward_kernel<<<(unsigned)NR, 256>>>(ci->x, ci->tok, ci->embed, s.C); LAUNCH_CHECK();
+    KvRows kr = {ci->k, ci->v, s.KVD, ci->base, ci->n1, nullptr, nullptr, 0, 0, nullptr, 0, 0, ci->base2, ci->n2};
+    size_t row = s.KVD * sizeof(float);
     for (int l = 0; l < s.L; l++) {
-        attention_block(ci, l, (int)N, kr, [&] {
+        attention_block(ci, l, (int)NR, kr, [&] {
             if (!keep_cache) return;
-            size_t lo = (size_t)l * ci->pcap * s.KVD;
-            CUDA_CHECK(cudaMemcpy(ci->pk + lo, ci->k, N * s.KVD * sizeof(float), cudaMemcpyDeviceToDevice));
-            CUDA_CHECK(cudaMemcpy(ci->pv + lo, ci->v, N * s.KVD * sizeof(float), cudaMemcpyDeviceToDevice));
+            /* the prefix cache keeps every sequence whole at poff: the shared rows, then its own */
+            float *pk = ci->pk + (size_t)l * ci->pcap * s.KVD, *pv = ci->pv + (size_t)l * ci->pcap * s.KVD;
+            for (int q = 0; q < nseq; q++) {
+                size_t dst = (size_t)off[(size_t)q] * s.KVD, own = (size_t)soff[(size_t)q] * s.KVD, n = (size_t)(lens[q] - P);
+                if (P) {
+                    CUDA_CHECK(cudaMemcpy(pk + dst, ci->k, P * row, cudaMemcpyDeviceToDevice));
+                    CUDA_CHECK(cudaMemcpy(pv + dst, ci->v, P * row, cudaMemcpyDeviceToDevice));
+                }
+                CUDA_CHECK(cudaMemcpy(pk + dst + (size_t)P * s.KVD, ci->k + own, n * row, cudaMemcpyDeviceToDevice));
+                CUDA_CHECK(cudaMemcpy(pv + dst + (size_t)P * s.KVD, ci->v + own, n * row, cudaMemcpyDeviceToDevice));
+            }
         });
-        mlp_block(ci, l, (int)N);
+        mlp_block(ci, l, (int)NR);
     }
     head(ci, nseq, 1, out_hidden, out_logits);
 }
@@ -300,7 +325,7 @@ extern "C" void cuda_infer_step(CudaInfer *ci, int n, const int *tokens, const i
     for (int l = 0; l < s.L; l++) {
         size_t lo = (size_t)l * s.KVD;
         KvRows kr = {ci->pk + (size_t)l * ci->pcap * s.KVD, ci->pv + (size_t)l * ci->pcap * s.KVD, s.KVD, ci->base, ci->n1,
-                     ci->gk + lo, ci->gv + lo, tau, row, ci->gidx, t + 1, t + 1};
+                     ci->gk + lo, ci->gv + lo, tau, row, ci->gidx, t + 1, t + 1, nullptr, nullptr};
         attention_block(ci, l, n, kr, [&] {
             /* entry (t, r) of layer l for every row: a strided copy, rows L*KVD apart */
             size_t w = s.KVD * sizeof(float);

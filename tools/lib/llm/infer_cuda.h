@@ -34,8 +34,9 @@ CudaInfer *cuda_infer_new(const InferShape *s, const ModelWeights *w, const floa
                           char *why, size_t nwhy);
 void cuda_infer_free(CudaInfer *ci);
 const char *cuda_infer_device_name(const CudaInfer *ci);
-/* infer_prefill on the device (arguments already checked by infer.c) */
-void cuda_infer_prefill(CudaInfer *ci, int nseq, const int *lens, const int *tokens, int keep_cache,
+/* infer_prefill on the device (arguments already checked by infer.c); the sequences share
+ * their first P tokens (infer.c's shared_prefix: computed once, as on the CPU) */
+void cuda_infer_prefill(CudaInfer *ci, int nseq, const int *lens, const int *tokens, int P, int keep_cache,
                         float *out_hidden, float *out_logits);
 void cuda_infer_gen_reserve(CudaInfer *ci, int max_rows, int max_new);
 /* infer_step on the device: idx (n, stride) lists row r's generation entries, idx[r*stride+tau]

@@ -14,9 +14,9 @@ CudaInfer *cuda_infer_new(const InferShape *s, const ModelWeights *w, const floa
 #define UNREACHABLE die(EXIT_IO, "infer_cuda: internal error: %s called in a build without CUDA", __func__)
 void cuda_infer_free(CudaInfer *ci) { (void)ci; }
 const char *cuda_infer_device_name(const CudaInfer *ci) { (void)ci; return "none"; }
-void cuda_infer_prefill(CudaInfer *ci, int nseq, const int *lens, const int *tokens, int keep_cache,
+void cuda_infer_prefill(CudaInfer *ci, int nseq, const int *lens, const int *tokens, int P, int keep_cache,
                         float *out_hidden, float *out_logits) {
-    (void)ci; (void)nseq; (void)lens; (void)tokens; (void)keep_cache; (void)out_hidden; (void)out_logits; UNREACHABLE;
+    (void)ci; (void)nseq; (void)lens; (void)tokens; (void)P; (void)keep_cache; (void)out_hidden; (void)out_logits; UNREACHABLE;
 }
 void cuda_infer_gen_reserve(CudaInfer *ci, int max_rows, int max_new) { (void)ci; (void)max_rows; (void)max_new; UNREACHABLE; }
 void cuda_infer_step(CudaInfer *ci, int n, const int *tokens, const int *prefix, int t, const int *idx, int stride,

@@ -13,7 +13,10 @@
 
 /* Where row r's keys and values are: position j < n1[r] at row base[r] + j of k1/v1 (stride
  * s1 floats); position n1[r] + tau (tau < n2) at generation entry (tau, gidx[r*gstride + tau]),
- * entry (tau, e) at gk/gv + tau*gtau + e*grow. Pointers are already offset to the layer. */
+ * entry (tau, e) at gk/gv + tau*gtau + e*grow. Or, when base2 is set (a prefill whose
+ * sequences share their first rows: the shared rows are the base range), position
+ * n1[r] + tau (tau < n2r[r]) at row base2[r] + tau of k1/v1: the sequence's own rows.
+ * Pointers are already offset to the layer. */
 struct KvRows {
     const float *k1, *v1;
     int s1;
@@ -22,11 +25,13 @@ struct KvRows {
     size_t gtau, grow;
     const int *gidx;
     int gstride, n2;
+    const int *base2, *n2r;
 };
 
 __device__ inline const float *kv_row(const KvRows &kr, const float *p1, const float *pg, int r, int j, int n1) {
     if (j < n1) return p1 + (size_t)(kr.base[r] + j) * kr.s1;
     int tau = j - n1;
+    if (kr.base2) return p1 + (size_t)(kr.base2[r] + tau) * kr.s1;
     return pg + (size_t)tau * kr.gtau + (size_t)kr.gidx[(size_t)r * kr.gstride + tau] * kr.grow;
 }
 
@@ -44,7 +49,7 @@ static __global__ void kv_attention_kernel(float *out, const float *q, KvRows kr
     __syncwarp();
     const float *k1 = kr.k1 + (size_t)g * HD, *v1 = kr.v1 + (size_t)g * HD;
     const float *gk = kr.gk ? kr.gk + (size_t)g * HD : nullptr, *gv = kr.gv ? kr.gv + (size_t)g * HD : nullptr;
-    int n1 = kr.n1[r], n = n1 + kr.n2;
+    int n1 = kr.n1[r], n = n1 + (kr.base2 ? kr.n2r[r] : kr.n2);
     float m = -INFINITY, l = 0, acc[KV_MAXD];
 #pragma unroll
     for (int c = 0; c < KV_MAXD; c++) acc[c] = 0;
