@@ -143,7 +143,7 @@ def table3(args, pv):
         for name, vals in PAPER3[pk].items():
             md.append(f"| {name} (paper) | " + " | ".join(f"{v:.4f}" for v in vals) + " |")
     if args.scratch:
-        md += scratch_md(os.path.join("reports", f"table3-{args.scratch}.json"), res)
+        md += scratch_md("table3", args.scratch, res)
     # --exact decoding certifies each prompt's top 10 (decode.c); say how many were
     out["exact_certified"] = {}
     for name, run in rows:
@@ -181,14 +181,14 @@ def table3(args, pv):
     return out, md
 
 
-def scratch_md(path, res):
-    """the same rows from the from-scratch backbone's Table 3 report (its own test samples: beside,
-    not paired)"""
+def scratch_md(kind, ds, res):
+    """the rows of res from the from-scratch study ds's committed report reports/<kind>-<ds>.json
+    (its own test samples: beside, not paired)"""
+    path = os.path.join("reports", f"{kind}-{ds}.json")
     if not os.path.exists(path):
         return []
     sc = load(path)
-    ds = sc.get("provenance", {}).get("dataset", os.path.basename(path))
-    t3 = os.path.join(os.path.dirname(path), f"table3-{ds}.json")     # table 4's JSON has no n_test
+    t3 = os.path.join("reports", f"table3-{ds}.json")     # table 4's JSON has no n_test
     n = sc.get("n_test") or (load(t3).get("n_test") if os.path.exists(t3) else "its")
     md = ["", f"The from-scratch study `{ds}` (its LLM rows: the 0.6M-parameter decoder trained on the data itself; "
           f"every row at that config's scale, {n} test samples: other users and another training set, "
@@ -239,7 +239,7 @@ def table4(args, pv):
         for n, vals in PAPER4[pk].items():
             md.append(f"| {n} (paper) | " + " | ".join(f"{v:.4f}" for v in vals) + " |")
     if args.scratch:
-        md += scratch_md(os.path.join("reports", f"table4-{args.scratch}.json"), res)
+        md += scratch_md("table4", args.scratch, res)
     md += ["", "CFT's counterfactual prompt x_0 is the paper's (history replaced by \"None\"); the last row "
            "trains CFT with the authors' code's x_0 instead (the input block dropped, `mkprompt --counterfactual=drop`).",
            "", "## Paired bootstrap (1000 resamples, 95% CI of the difference)", "",
