@@ -1,6 +1,7 @@
 #!/bin/bash
 # D3's exact ranking (decode --exact) against D3's beam search on a TRAINED model: prompts/s,
-# rows per prompt and how many top-10 lists are certified exact, and how often beam search
+# rows per prompt and how many top-10 lists are certified exact, the same without the guessed
+# first bound (--exact-guess 0), and how often beam search
 # with 5 / 10 / 64 beams returns the exact top 10. A random-init model spreads its mass too
 # thinly for the bound to prune (every prefix stays a candidate), so this needs a finished run:
 # runs/$DATASET/bigrec and data/$DATASET/valid.eval.prompts.jsonl (make lr-sweep or table3
@@ -28,10 +29,15 @@ dec() {  # name, extra args
   echo "$n / ($t1 - $t0)" | bc -l > "$W/$name.pps"
 }
 dec exact --exact --beams 64 --return 10
+dec exact0 --exact --beams 64 --return 10 --exact-guess 0
 for b in 5 10 64; do dec beam$b --beams $b --return $([ $b -ge 10 ] && echo 10 || echo $b); done
 printf 'bench decode-exact prompts_per_s=%.3f prompts=%d row_steps_per_prompt=%.0f certified=%s researched=%s dataset=%s threads=%s\n' \
   "$(cat $W/exact.pps)" "$n" "$(echo "$(kv row_steps $W/exact.err) / $n" | bc -l)" \
   "$(jq -s 'map(select(.exact)) | length' $W/exact.jsonl)" "$(kv researched $W/exact.err)" "$DATASET" "$THREADS"
+# the guessed first bound (the default) against none: the same lists, fewer rows
+printf 'bench decode-exact-noguess prompts_per_s=%.3f prompts=%d row_steps_per_prompt=%.0f same_lists=%s dataset=%s threads=%s\n' \
+  "$(cat $W/exact0.pps)" "$n" "$(echo "$(kv row_steps $W/exact0.err) / $n" | bc -l)" \
+  "$(cmp -s <(jq -c .predict $W/exact.jsonl) <(jq -c .predict $W/exact0.jsonl) && echo yes || echo no)" "$DATASET" "$THREADS"
 for b in 5 10 64; do
   k=$([ $b -ge 10 ] && echo 10 || echo $b)
   same=$(jq -sc --argjson k $k '.' "$W/exact.jsonl" | jq -c --slurpfile B "$W/beam$b.jsonl" --argjson k $k \

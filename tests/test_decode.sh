@@ -14,6 +14,8 @@ $PY "$O" mkckpt ck $M ++ mkckpt tied --vocab 64 --hidden 32 --layers 1 --heads 2
   ++ beam ck ps.jsonl --lp 1.0 --max-new 12 --out os1.jsonl \
   ++ beam ck ps.jsonl --lp 0.0 --max-new 12 --constrain-ids cat.jsonl --out osc0.jsonl \
   ++ exact ck p.jsonl --ret 10 --max-new 12 --constrain-ids catx.jsonl --out ox.jsonl \
+  ++ prompts p24.jsonl --n 24 --vocab 64 --seed 7 \
+  ++ exact ck p24.jsonl --ret 10 --max-new 12 --constrain-ids catx.jsonl --out ox24.jsonl \
   ++ beam ck p.jsonl --lp 1.0 --max-new 12 --out o1.jsonl \
   ++ beam ck p.jsonl --lp 0.0 --max-new 12 --out o0.jsonl \
   ++ beam ck p.jsonl --lp 1.0 --max-new 12 --constrain-ids cat.jsonl --out oc1.jsonl \
@@ -52,11 +54,22 @@ read -r pos rows < <(sed -nE 's/.*prefill_positions=([0-9]+) prefill_rows=([0-9]
 # scored by teacher forcing. 2 rows per prompt at first, so re-searches must happen.
 "$BIN/decode" --model ck --prompt-ids --exact --beams 2 --return 10 --length-penalty 0 --max-new-tokens 12 \
   --constrain-ids catx.jsonl --batch 3 --timing < p.jsonl > cx.jsonl 2> cx.err || { cat cx.err; die "decode --exact failed"; }
-grep -q 'decode-exact researched=[1-9][0-9]* inexact=0$' cx.err || { cat cx.err; die "--exact: expected re-searches and every prompt certified"; }
+grep -q 'decode-exact guessed=0 guess_missed=0 researched=[1-9][0-9]* inexact=0$' cx.err || { cat cx.err; die "--exact: expected re-searches and every prompt certified"; }
+# 24 prompts in batches of 4: the last 2 batches start from a guessed bound (16 certified K-th
+# scores by then; 256 rows, so that a first search can certify); a high quantile guesses above
+# prompts' K-th titles: they are searched again, and every list still equals brute force's
+for q in 0.1 0.9 0; do
+  "$BIN/decode" --model ck --prompt-ids --exact --beams 256 --return 10 --length-penalty 0 --max-new-tokens 12 \
+    --constrain-ids catx.jsonl --batch 4 --exact-guess $q --timing < p24.jsonl > cg$q.jsonl 2> cg$q.err || { cat cg$q.err; die "decode --exact-guess $q failed"; }
+done
+grep -q 'decode-exact guessed=8 .*inexact=0$' cg0.1.err || { cat cg0.1.err; die "--exact-guess 0.1: expected 8 guessed prompts, all certified"; }
+grep -q 'decode-exact guessed=8 guess_missed=8 researched=8 inexact=0$' cg0.9.err || { cat cg0.9.err; die "--exact-guess 0.9: expected missed guesses"; }
+grep -q 'decode-exact guessed=0 ' cg0.err || { cat cg0.err; die "--exact-guess 0 still guessed"; }
+expect_fail 2 'not a quantile' "$BIN/decode" --model ck --prompt-ids --exact --constrain-ids catx.jsonl --length-penalty 0 --exact-guess 1 < p.jsonl
 # capped at 2 rows, some prompts cannot be certified: they say so
 "$BIN/decode" --model ck --prompt-ids --exact --beams 2 --max-frontier 2 --return 10 --length-penalty 0 --max-new-tokens 12 \
   --constrain-ids catx.jsonl --timing < p.jsonl > cx2.jsonl 2> cx2.err
-grep -q 'decode-exact researched=0 inexact=[1-9]' cx2.err || { cat cx2.err; die "--exact at --max-frontier 2: expected uncertified prompts"; }
+grep -q 'decode-exact guessed=0 guess_missed=0 researched=0 inexact=[1-9]' cx2.err || { cat cx2.err; die "--exact at --max-frontier 2: expected uncertified prompts"; }
 # the 5-beam search over the same catalogue never beats the exact ranking, rank by rank
 "$BIN/decode" --model ck --prompt-ids --length-penalty 0 --max-new-tokens 12 --constrain-ids catx.jsonl < p.jsonl > cbx.jsonl
 expect_fail 2 'give --constrain' "$BIN/decode" --model ck --prompt-ids --exact --length-penalty 0 < p.jsonl
@@ -82,6 +95,7 @@ expect_fail 2 'length-penalty 0' "$BIN/decode" --model ck --prompt-ids --exact -
 $PY "$O" compare hf1.jsonl o1.jsonl hf0.jsonl o0.jsonl hfc0.jsonl oc0.jsonl hfc3.jsonl oc3.jsonl \
   cc3.jsonl oc3.jsonl c1.jsonl o1.jsonl c0.jsonl o0.jsonl cc1.jsonl oc1.jsonl \
   cc0.jsonl oc0.jsonl ct.jsonl ot.jsonl b1.jsonl b6.jsonl cx.jsonl ox.jsonl \
+  cg0.1.jsonl ox24.jsonl cg0.9.jsonl ox24.jsonl cg0.jsonl ox24.jsonl \
   cs1.jsonl os1.jsonl cs1n.jsonl os1.jsonl csc0.jsonl osc0.jsonl --tol 1e-4 || die "decode != oracle (see above)"
 $PY - <<'PY' || die "checks on the outputs failed"
 import json

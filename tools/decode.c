@@ -40,6 +40,13 @@
  * above its final K-th title; otherwise it is searched again with 4C rows and its K-th score
  * as the bound, up to --max-frontier. Output records then carry "exact": true, or false for
  * a prompt that reached --max-frontier uncertified (counted on stderr).
+ * The bound is what makes the search cheap, and the first search has none until titles finish,
+ * so its early levels keep C prefixes each that the final K-th title would have pruned (knowing
+ * that score at the start halves the rows on Steam). Prompts of one dataset have K-th scores
+ * close together, so the first search of a batch starts from a guess: the --exact-guess
+ * quantile of the K-th scores certified so far by this process (from 16 on). A guess above a
+ * prompt's true K-th score shows (fewer than K titles reach it) and that prompt is searched
+ * again with the bound its titles give; a guess never changes a certified list.
  *
  * Speed: each prompt is prefilled once (its K/V shared by all its beams); then every step
  * advances all beams of all --batch prompts as one batch of rows (infer.c); beam reordering
@@ -86,6 +93,9 @@ static void usage(int code) {
 "                         --length-penalty 0): the --return best titles by sum of\n"
 "                         log-probs, certified exact; --beams = rows per prompt at first\n"
 "  --max-frontier N       --exact: most rows per prompt on a re-search (1024)\n"
+"  --exact-guess Q        --exact: a batch's first search starts from the Q-quantile of\n"
+"                         the K-th scores certified so far (0.1; 0 = no guess); a prompt\n"
+"                         whose K-th title falls below it is searched again\n"
 "  --dedupe               decode each distinct prompt once; its repeats get the same\n"
 "                         beams and scores (one search, not one per batch position)\n"
 "  --no-share-prefix      prefill every prompt of a batch whole (by default the batch's\n"
@@ -119,16 +129,18 @@ typedef struct {
     int nhyp, done;
     double worst;
     /* --exact */
-    float lb;               /* a lower bound on the K-th title's score (an earlier search) */
+    float lb;               /* the search's bound: an earlier search's K-th score, or a guess */
+    int guessed;            /* lb is a guess, not a bound */
+    int rows;               /* rows of its next search */
     float maxdrop;          /* best prefix score dropped for lack of rows */
-    int exact;
+    int exact, capped;      /* certified; dropped a prefix that could reach the K titles */
 } Req;
 
 typedef struct { float score; int beam, tok; } Cand;
 
 static int nb = 5, nret = 5, max_new = 64, eos = -1, max_frontier = 1024;
-static double lp = 1.0;
-static long n_dropped_unfinished, n_short, n_researched, n_inexact;
+static double lp = 1.0, exact_guess = 0.1;
+static long n_dropped_unfinished, n_short, n_researched, n_inexact, n_guessed, n_guess_missed;
 
 /* HF BeamHypotheses.add */
 static void hyp_add(Req *r, const int *toks, int len, float sum, int gen_len) {
@@ -327,9 +339,25 @@ static void exact_search(Exact *x, Req **R, int B, int C) {
     }
     for (int i = 0; i < B; i++) {
         Req *r = R[i];
-        r->exact = r->maxdrop == -INFINITY || (r->nhyp == nret && r->maxdrop <= r->hyps[nret - 1].score);
+        r->capped = !(r->maxdrop == -INFINITY || (r->nhyp == nret && r->maxdrop <= r->hyps[nret - 1].score));
+        /* under a bound, a title scoring below it may be missing: the K found must reach it */
+        r->exact = !r->capped && (r->lb == -INFINITY || (r->nhyp == nret && r->hyps[nret - 1].score >= r->lb));
         search_free(r);
     }
+}
+
+static int float_cmp(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* the first search's bound: the q-quantile of the n K-th scores certified so far (kth is
+ * reordered), -inf before EXACT_GUESS_MIN of them or with q = 0 */
+#define EXACT_GUESS_MIN 16
+static float exact_guess_bound(float *kth, size_t n, double q) {
+    if (q <= 0 || n < EXACT_GUESS_MIN) return -INFINITY;
+    qsort(kth, n, sizeof(float), float_cmp);
+    return kth[(size_t)(q * (double)(n - 1))];
 }
 
 /* strip what surrounds a generated title: whitespace, one pair of quotes */
@@ -453,6 +481,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--dedupe")) dedupe = 1;
         else if (!strcmp(a, "--exact")) exact = 1;
         else if (!strcmp(a, "--max-frontier")) max_frontier = atoi(NEXT());
+        else if (!strcmp(a, "--exact-guess")) { char *e; const char *v = NEXT(); exact_guess = strtod(v, &e); if (*e || !*v || !(exact_guess >= 0 && exact_guess < 1)) die(EXIT_USAGE, "--exact-guess: not a quantile in [0, 1): %s", v); }
         else if (!strcmp(a, "-o")) out_path = NEXT();
         else die(EXIT_USAGE, "unknown option %s (see --help)", a);
     }
@@ -728,21 +757,40 @@ int main(int argc, char **argv) {
         progress_update(&pr, (uint64_t)wnext);
     }
     /* --exact: bounded searches until every prompt is certified (or at --max-frontier) */
+    float *kth = exact ? xmalloc(sizeof(float) * (size_t)(nu ? nu : 1)) : NULL;   /* certified K-th scores */
+    size_t nkth = 0;
     for (int b0 = 0; exact && b0 < nu; b0 += batch) {
         int B = nu - b0 < batch ? nu - b0 : batch;
         Req **todo = xmalloc(sizeof(Req *) * B);
-        for (int i = 0; i < B; i++) { todo[i] = U[b0 + i]; todo[i]->lb = -INFINITY; }
+        float guess = exact_guess_bound(kth, nkth, exact_guess);
+        for (int i = 0; i < B; i++) {
+            Req *r = todo[i] = U[b0 + i];
+            r->lb = guess; r->guessed = guess > -INFINITY; r->rows = nb;
+        }
+        if (guess > -INFINITY) n_guessed += B;
         int np = B;
-        for (int C = nb; np > 0; C = C * 4 < max_frontier ? C * 4 : max_frontier) {
-            int Bt = rows_cap / C < 1 ? 1 : rows_cap / C;
-            for (int k = 0; k < np; k += Bt) exact_search(&ex, todo + k, np - k < Bt ? np - k : Bt, C);
-            if (C == max_frontier) break;
+        while (np > 0) {
+            /* one round: the prompts that need the same rows searched together */
+            for (int i = 1; i < np; i++)
+                for (int j = i; j > 0 && todo[j - 1]->rows > todo[j]->rows; j--) { Req *t = todo[j]; todo[j] = todo[j - 1]; todo[j - 1] = t; }
+            for (int k0 = 0; k0 < np;) {
+                int C = todo[k0]->rows, k1 = k0;
+                while (k1 < np && todo[k1]->rows == C) k1++;
+                int Bt = rows_cap / C < 1 ? 1 : rows_cap / C;
+                for (int k = k0; k < k1; k += Bt) exact_search(&ex, todo + k, k1 - k < Bt ? k1 - k : Bt, C);
+                k0 = k1;
+            }
             int m = 0;
             for (int i = 0; i < np; i++) {
                 Req *r = todo[i];
-                if (r->exact) continue;
+                if (r->exact) { if (r->nhyp == nret) kth[nkth++] = (float)r->hyps[nret - 1].score; continue; }
+                if (r->guessed && !r->capped) n_guess_missed++;     /* the same rows, a true bound */
+                else if (r->rows == max_frontier) continue;         /* stays uncertified */
+                else r->rows = r->rows * 4 < max_frontier ? r->rows * 4 : max_frontier;
                 /* its K titles exist: the K-th score (less rounding slack) bounds the re-search */
-                if (r->nhyp == nret) r->lb = (float)r->hyps[nret - 1].score - 1e-3f * fmaxf(1.f, fabsf((float)r->hyps[nret - 1].score));
+                r->lb = r->nhyp == nret ? (float)r->hyps[nret - 1].score - 1e-3f * fmaxf(1.f, fabsf((float)r->hyps[nret - 1].score))
+                                        : -INFINITY;
+                r->guessed = 0;
                 todo[m++] = r;
             }
             n_researched += m;
@@ -756,6 +804,7 @@ int main(int argc, char **argv) {
         write_ready(out.f, req, nreq, &wnext, prompt_ids, spm, 1);
         progress_update(&pr, (uint64_t)wnext);
     }
+    free(kth);
     progress_end(&pr);
     out_commit(&out);
     if (exact) {
@@ -777,7 +826,9 @@ int main(int argc, char **argv) {
     if (n_short) info("%ld prompts got fewer than --return hypotheses (too few finite-score continuations)", n_short);
     if (exact) info("exact: %ld prompt searches repeated with more rows; %ld prompts not certified exact at --max-frontier %d",
                     n_researched, n_inexact, max_frontier);
-    if (exact && timing) fprintf(stderr, "decode-exact researched=%ld inexact=%ld\n", n_researched, n_inexact);
+    if (exact && timing)
+        fprintf(stderr, "decode-exact guessed=%ld guess_missed=%ld researched=%ld inexact=%ld\n", n_guessed, n_guess_missed,
+                n_researched, n_inexact);
     if (n_dropped_unfinished) info("%ld constrained beams unfinished at --max-new-tokens were dropped", n_dropped_unfinished);
     for (int i = 0; i < nreq; i++) req_free(&req[i]);
     free(U); free(req); free(logits); free(lse); free(rowtop); free(rowtop_n); free(cand);
