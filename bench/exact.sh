@@ -4,7 +4,7 @@
 # first bound (--exact-guess 0), and how often beam search
 # with 5 / 10 / 64 beams returns the exact top 10. A random-init model spreads its mass too
 # thinly for the bound to prune (every prefix stays a candidate), so this needs a finished run:
-# runs/$DATASET/bigrec and data/$DATASET/valid.eval.prompts.jsonl (make lr-sweep or table3
+# runs/$DATASET/bigrec and data/$DATASET/valid.eval.prompts.jsonl or valid.prompts.jsonl (make lr-sweep, table3 or a study
 # DATASET=steam-cpu); skipped with a note when they are absent.
 # Env: BIN, DATASET (steam-cpu), NPROMPTS (500 validation prompts), THREADS (2).
 set -eu
@@ -12,11 +12,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(cd "$ROOT" && cd "${BIN:-bin}" && pwd)
 DATASET=${DATASET:-steam-cpu}; NPROMPTS=${NPROMPTS:-500}; THREADS=${THREADS:-2}
 M=$ROOT/runs/$DATASET/bigrec; D=$ROOT/data/$DATASET
-if [ ! -f "$M/config.json" ] || [ ! -f "$D/valid.eval.prompts.jsonl" ]; then
+# the validation prompts the grid evaluates, or (a SmolLM2 study before its grid) the fine-tune's
+VP=$D/valid.eval.prompts.jsonl; [ -f "$VP" ] || VP=$D/valid.prompts.jsonl
+if [ ! -f "$M/config.json" ] || [ ! -f "$VP" ]; then
   echo "bench exact skipped=1 reason=no_trained_run_in_runs/$DATASET"; exit 0
 fi
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
-head -n "$NPROMPTS" "$D/valid.eval.prompts.jsonl" > "$W/p.jsonl"
+head -n "$NPROMPTS" "$VP" > "$W/p.jsonl"
 n=$(wc -l < "$W/p.jsonl")
 MAXNEW=$(make -s -C "$ROOT" --no-print-directory DATASET="$DATASET" print-DS_MAXNEW 2>/dev/null || echo 48)
 kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$2"; }
