@@ -360,6 +360,20 @@ static float exact_guess_bound(float *kth, size_t n, double q) {
     return kth[(size_t)(q * (double)(n - 1))];
 }
 
+/* one round of searches: each of the np prompts at its own rows, those with the same rows
+ * together, as many prompts a search as the generation cache's rows_cap rows hold */
+static void exact_round(Exact *x, Req **todo, int np, int rows_cap) {
+    for (int i = 1; i < np; i++)
+        for (int j = i; j > 0 && todo[j - 1]->rows > todo[j]->rows; j--) { Req *t = todo[j]; todo[j] = todo[j - 1]; todo[j - 1] = t; }
+    for (int k0 = 0; k0 < np;) {
+        int C = todo[k0]->rows, k1 = k0;
+        while (k1 < np && todo[k1]->rows == C) k1++;
+        int Bt = rows_cap / C < 1 ? 1 : rows_cap / C;
+        for (int k = k0; k < k1; k += Bt) exact_search(x, todo + k, k1 - k < Bt ? k1 - k : Bt, C);
+        k0 = k1;
+    }
+}
+
 /* strip what surrounds a generated title: whitespace, one pair of quotes */
 static char *clean_title(char *s) {
     size_t n = strlen(s);
@@ -770,16 +784,7 @@ int main(int argc, char **argv) {
         if (guess > -INFINITY) n_guessed += B;
         int np = B;
         while (np > 0) {
-            /* one round: the prompts that need the same rows searched together */
-            for (int i = 1; i < np; i++)
-                for (int j = i; j > 0 && todo[j - 1]->rows > todo[j]->rows; j--) { Req *t = todo[j]; todo[j] = todo[j - 1]; todo[j - 1] = t; }
-            for (int k0 = 0; k0 < np;) {
-                int C = todo[k0]->rows, k1 = k0;
-                while (k1 < np && todo[k1]->rows == C) k1++;
-                int Bt = rows_cap / C < 1 ? 1 : rows_cap / C;
-                for (int k = k0; k < k1; k += Bt) exact_search(&ex, todo + k, k1 - k < Bt ? k1 - k : Bt, C);
-                k0 = k1;
-            }
+            exact_round(&ex, todo, np, rows_cap);
             int m = 0;
             for (int i = 0; i < np; i++) {
                 Req *r = todo[i];
@@ -824,8 +829,8 @@ int main(int argc, char **argv) {
                 pf_pos, pf_rows);
     }
     if (n_short) info("%ld prompts got fewer than --return hypotheses (too few finite-score continuations)", n_short);
-    if (exact) info("exact: %ld prompt searches repeated with more rows; %ld prompts not certified exact at --max-frontier %d",
-                    n_researched, n_inexact, max_frontier);
+    if (exact) info("exact: %ld prompt searches repeated (more rows, or a guessed bound above the K-th title: %ld); "
+                    "%ld prompts not certified exact at --max-frontier %d", n_researched, n_guess_missed, n_inexact, max_frontier);
     if (exact && timing)
         fprintf(stderr, "decode-exact guessed=%ld guess_missed=%ld researched=%ld inexact=%ld\n", n_guessed, n_guess_missed,
                 n_researched, n_inexact);
